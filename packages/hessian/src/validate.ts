@@ -48,13 +48,20 @@ export function validateBlock(block: unknown, index = 0): asserts block is Block
     }
     const s = b.strides;
     const okStride =
-      s === undefined || isPositiveInteger(s) || (Array.isArray(s) && s.length === 2 && s.every(isPositiveInteger));
+      s === undefined ||
+      isPositiveInteger(s) ||
+      (Array.isArray(s) && s.length === 2 && s.every(isPositiveInteger));
     if (!okStride) {
-      throw new TypeError(`${where}: 'strides' must be a positive integer or [sh, sw], got ${JSON.stringify(s)}`);
+      throw new TypeError(
+        `${where}: 'strides' must be a positive integer or [sh, sw], got ${JSON.stringify(s)}`,
+      );
     }
     const p = b.padding;
     const okPadding =
-      p === undefined || p === 'same' || p === 'valid' || (typeof p === 'number' && Number.isInteger(p) && p >= 0);
+      p === undefined ||
+      p === 'same' ||
+      p === 'valid' ||
+      (typeof p === 'number' && Number.isInteger(p) && p >= 0);
     if (!okPadding) {
       throw new TypeError(
         `${where}: 'padding' must be 'same', 'valid' or a non-negative integer, got ${JSON.stringify(p)}`,

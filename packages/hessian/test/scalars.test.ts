@@ -23,7 +23,14 @@ function dense(values: number[][], name: string): DenseBlock {
 
 describe('dense blocks (eq. 24)', () => {
   // Paper W, 2 rows (outputs) x 3 columns (inputs): row norms^2 = 1+4+4 = 9 and 0+9+16 = 25.
-  const block = () => dense([[1, 2, 2], [0, 3, 4]], `d${Math.random()}`);
+  const block = () =>
+    dense(
+      [
+        [1, 2, 2],
+        [0, 3, 4],
+      ],
+      `d${Math.random()}`,
+    );
 
   it('||W||^2_{2,mu} is the mean squared row norm', () => {
     expect(rowMeanSquaredNorm(block())).toBeCloseTo((9 + 25) / 2, 5);
@@ -43,13 +50,30 @@ describe('dense blocks (eq. 24)', () => {
   });
 
   it('a zero kernel is degenerate and uses mW = 1', () => {
-    const s = blockScalars(dense([[0, 0], [0, 0], [0, 0]], `zero${Math.random()}`));
+    const s = blockScalars(
+      dense(
+        [
+          [0, 0],
+          [0, 0],
+          [0, 0],
+        ],
+        `zero${Math.random()}`,
+      ),
+    );
     expect(s).toEqual({ mW: 1, mZ: 3 / 2, degenerate: true });
   });
 
   it('a kernel just above the threshold is not degenerate', () => {
     // 4 weights of 1e-5: ||W||_F^2 = 4e-10 >= 1e-12 * 4
-    const s = blockScalars(dense([[1e-5, 1e-5], [1e-5, 1e-5]], `tiny${Math.random()}`));
+    const s = blockScalars(
+      dense(
+        [
+          [1e-5, 1e-5],
+          [1e-5, 1e-5],
+        ],
+        `tiny${Math.random()}`,
+      ),
+    );
     expect(s.degenerate).toBe(false);
     expect(Math.abs(s.mW - 2 / 4e-10) / (2 / 4e-10)).toBeLessThan(1e-5);
   });
@@ -98,8 +122,21 @@ describe('conv blocks (eq. 24 on the unrolled operator)', () => {
 
 describe('backward factors (Algorithm 2)', () => {
   it('m = 1 at the output and multiplies by each upper block mZ going down', () => {
-    const b1 = dense([[1, 0, 0, 0], [0, 1, 0, 0]], `b1${Math.random()}`); // 4 -> 2, mZ 1/2
-    const b2 = dense([[1, 1], [1, 1], [1, 1]], `b2${Math.random()}`); // 2 -> 3, mZ 3/2
+    const b1 = dense(
+      [
+        [1, 0, 0, 0],
+        [0, 1, 0, 0],
+      ],
+      `b1${Math.random()}`,
+    ); // 4 -> 2, mZ 1/2
+    const b2 = dense(
+      [
+        [1, 1],
+        [1, 1],
+        [1, 1],
+      ],
+      `b2${Math.random()}`,
+    ); // 2 -> 3, mZ 3/2
     const b3 = dense([[1, 1, 1]], `b3${Math.random()}`); // 3 -> 1, mZ 1/3
     // m on b3's output = 1, on b2's output = mZ(b3) = 1/3, on b1's output = 1/3 * 3/2 = 1/2
     const m = backwardFactors([b1, b2, b3]);

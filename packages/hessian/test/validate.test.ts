@@ -11,7 +11,9 @@ describe('block descriptor validation', () => {
   it('rejects unknown kinds, naming the block and pointing residual blocks elsewhere', () => {
     const weight = w2();
     expect(() => validateBlock({ weight, kind: 'residual' }, 3)).toThrow(
-      new RegExp(`block 3 \\('${weight.name.replace('.', '\\.')}'\\).*unsupported kind "residual".*@bmp/backmatching`),
+      new RegExp(
+        `block 3 \\('${weight.name.replace('.', '\\.')}'\\).*unsupported kind "residual".*@bmp/backmatching`,
+      ),
     );
   });
 
@@ -30,9 +32,9 @@ describe('block descriptor validation', () => {
     expect(() => validateBlock({ weight: w4(), kind: 'conv2d', outputPositions: 4 })).toThrow(
       /'inputPositions' must be a positive integer/,
     );
-    expect(() => validateBlock({ weight: w4(), kind: 'conv2d', inputPositions: 4, outputPositions: 0 })).toThrow(
-      /'outputPositions'/,
-    );
+    expect(() =>
+      validateBlock({ weight: w4(), kind: 'conv2d', inputPositions: 4, outputPositions: 0 }),
+    ).toThrow(/'outputPositions'/);
     expect(() =>
       validateBlock({ weight: w4(), kind: 'conv2d', inputPositions: 4, outputPositions: 4, strides: [1] }),
     ).toThrow(/'strides'/);
@@ -43,9 +45,12 @@ describe('block descriptor validation', () => {
 
   it('rejects the same weight in two blocks', () => {
     const weight = w2();
-    expect(() => validateBlocks([{ weight, kind: 'dense' }, { weight, kind: 'dense' }])).toThrow(
-      /appears in more than one block/,
-    );
+    expect(() =>
+      validateBlocks([
+        { weight, kind: 'dense' },
+        { weight, kind: 'dense' },
+      ]),
+    ).toThrow(/appears in more than one block/);
   });
 
   it('blockScalars validates before computing', () => {
@@ -55,7 +60,14 @@ describe('block descriptor validation', () => {
   it('accepts well-formed blocks', () => {
     expect(() =>
       validateBlocks([
-        { weight: w4(), kind: 'conv2d', inputPositions: 16, outputPositions: 16, strides: [1, 1], padding: 1 },
+        {
+          weight: w4(),
+          kind: 'conv2d',
+          inputPositions: 16,
+          outputPositions: 16,
+          strides: [1, 1],
+          padding: 1,
+        },
         { weight: w2(), kind: 'dense' },
       ]),
     ).not.toThrow();

@@ -1,1 +1,8 @@
-export {};
+import './register';
+
+export type { Block, Conv2DBlock, DenseBlock } from '@bmp/hessian';
+export { BlockwiseSGD } from './blockwise-sgd';
+export { blocksFromLayersModel } from './layers-model-blocks';
+export { MomentumSGD } from './momentum-sgd';
+export type { NamedBlock, SGDOptions } from './options';
+export { type BlockScale, ScaleAmendedSGD } from './scale-amended-sgd';
