@@ -1,6 +1,7 @@
 import { type Block, type BlockDims, backwardFactors, blockDims, validateBlocks } from '@bmp/hessian';
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedBlock } from './options';
+import { findRenamed } from './renamed-variables';
 
 /** A block tied to its live variable, with the shape-only quantities the optimizer needs each step. */
 export interface BoundBlock {
@@ -28,20 +29,23 @@ export function allBound(blocks: ReadonlyArray<Block | NamedBlock>): blocks is R
 }
 
 /**
- * Resolves named blocks to the registered variables of those names, validates the chain and computes
- * each block's dims and backward factor.
+ * Resolves named blocks to variables, validates the chain and computes each block's dims and backward
+ * factor. A named block binds to the variable of that name among `stepVariables` (the variables of the
+ * first step) or to its tfjs-layers rename `<name>_<n>` there, else to the registered variable of that name.
  */
 export function bindBlocks(
   blocks: ReadonlyArray<Block | NamedBlock>,
   positionScaling: boolean,
+  stepVariables: readonly string[] = [],
 ): BoundBlock[] {
   const registered = tf.engine().registeredVariables;
   const resolved = blocks.map((b, i) => {
     if (!isNamed(b)) return b;
-    const weight = registered[b.name];
+    const weight = registered[findRenamed(b.name, stepVariables) ?? b.name];
     if (weight == null) {
       throw new Error(
-        `block ${i}: no variable named '${b.name}' is registered with tfjs (restored optimizer?)`,
+        `block ${i}: no variable named '${b.name}' is being trained or registered with tfjs; after loading a ` +
+          'model, pass blocks that hold its variables (e.g. blocksFromLayersModel(model))',
       );
     }
     const { name: _name, ...rest } = b;

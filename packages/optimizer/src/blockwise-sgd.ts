@@ -10,6 +10,7 @@ import {
   resolveOptions,
   type SGDOptions,
 } from './options';
+import { findRenamed } from './renamed-variables';
 
 interface Slot {
   originalName: string;
@@ -31,6 +32,8 @@ export abstract class BlockwiseSGD extends tf.Optimizer {
   protected readonly blockSpecs: ReadonlyArray<Block | NamedBlock>;
   private bound: BoundBlock[] | null = null;
   private readonly slots = new Map<string, Slot>();
+  /** Slots restored by setWeights, keyed by saved variable name, claimed by the variables of the next step. */
+  private restoredSlots = new Map<string, tf.Variable>();
   private lr: tf.Scalar;
   private readonly mu: tf.Scalar;
   private readonly wd: tf.Scalar;
@@ -42,7 +45,8 @@ export abstract class BlockwiseSGD extends tf.Optimizer {
   // tf.Optimizer makes `instanceof` duck-typed for every subclass (any optimizer would be an
   // instanceof ScaleAmendedSGD); restore the ordinary prototype check for ours.
   static override [Symbol.hasInstance](instance: unknown): boolean {
-    return Function.prototype[Symbol.hasInstance].call(BlockwiseSGD, instance);
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the subclass being tested against
+    return Function.prototype[Symbol.hasInstance].call(this, instance);
   }
 
   constructor(options: SGDOptions) {
@@ -67,10 +71,28 @@ export abstract class BlockwiseSGD extends tf.Optimizer {
     this.lr = tf.keep(tf.scalar(learningRate));
   }
 
-  /** The blocks bound to their variables, in forward order (empty until bound). */
+  /** The blocks bound to their variables, in forward order. Named blocks bind at the first step. */
   protected get blocks(): readonly BoundBlock[] {
     if (this.bound == null) this.bound = bindBlocks(this.blockSpecs, this.options.positionScaling);
     return this.bound;
+  }
+
+  private bindFor(entries: readonly GradientEntry[]): readonly BoundBlock[] {
+    const names = entries.map((e) => e.name);
+    if (this.bound == null) this.bound = bindBlocks(this.blockSpecs, this.options.positionScaling, names);
+    if (this.restoredSlots.size > 0) this.claimRestoredSlots(names);
+    return this.bound;
+  }
+
+  /** Gives restored momentum slots to this step's variables, following tfjs-layers renames. */
+  private claimRestoredSlots(names: readonly string[]): void {
+    for (const [saved, variable] of this.restoredSlots) {
+      const live = findRenamed(saved, names);
+      if (live == null) continue;
+      this.slots.get(live)?.variable.dispose();
+      this.slots.set(live, { originalName: `${live}${MOMENTUM_SUFFIX}`, variable });
+      this.restoredSlots.delete(saved);
+    }
   }
 
   /**
@@ -81,7 +103,7 @@ export abstract class BlockwiseSGD extends tf.Optimizer {
 
   override applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
     const entries = gradientEntries(variableGradients);
-    const blocks = this.blocks;
+    const blocks = this.bindFor(entries);
     if (this.options.checkFinite) assertFiniteGradients(entries);
     this.noteFrozenBlocks(blocks, entries);
     tf.tidy(() => {
@@ -134,21 +156,26 @@ export abstract class BlockwiseSGD extends tf.Optimizer {
 
   override async getWeights(): Promise<NamedTensor[]> {
     const slots = [...this.slots.values()].map((s) => ({ name: s.originalName, tensor: s.variable }));
-    return [await this.saveIterations(), ...slots];
+    const unclaimed = [...this.restoredSlots].map(([saved, tensor]) => ({
+      name: `${saved}${MOMENTUM_SUFFIX}`,
+      tensor,
+    }));
+    return [await this.saveIterations(), ...slots, ...unclaimed];
   }
 
   override async setWeights(weightValues: NamedTensor[]): Promise<void> {
     const rest = await this.extractIterations(weightValues);
-    for (const { variable } of this.slots.values()) variable.dispose();
-    this.slots.clear();
-    for (const { name, tensor } of rest) {
+    for (const { name } of rest) {
       if (!name.endsWith(MOMENTUM_SUFFIX)) {
         throw new Error(
           `setWeights: unexpected optimizer weight '${name}' (expected '<variable>${MOMENTUM_SUFFIX}')`,
         );
       }
-      const variableName = name.slice(0, -MOMENTUM_SUFFIX.length);
-      this.slots.set(variableName, { originalName: name, variable: tensor.variable(false) });
+    }
+    this.disposeSlots();
+    // Claimed at the next step by that step's variables, which a reloaded LayersModel may have renamed.
+    for (const { name, tensor } of rest) {
+      this.restoredSlots.set(name.slice(0, -MOMENTUM_SUFFIX.length), tensor.variable(false));
     }
   }
 
@@ -165,9 +192,15 @@ export abstract class BlockwiseSGD extends tf.Optimizer {
     };
   }
 
-  override dispose(): void {
+  private disposeSlots(): void {
     for (const { variable } of this.slots.values()) variable.dispose();
+    for (const variable of this.restoredSlots.values()) variable.dispose();
     this.slots.clear();
+    this.restoredSlots.clear();
+  }
+
+  override dispose(): void {
+    this.disposeSlots();
     tf.dispose([this.lr, this.mu, this.wd]);
     super.dispose();
   }

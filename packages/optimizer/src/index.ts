@@ -6,3 +6,4 @@ export { blocksFromLayersModel } from './layers-model-blocks';
 export { MomentumSGD } from './momentum-sgd';
 export type { NamedBlock, SGDOptions } from './options';
 export { type BlockScale, ScaleAmendedSGD } from './scale-amended-sgd';
+export * from './schedules';
