@@ -1,0 +1,591 @@
+#!/usr/bin/env node
+// Pack check: what `npm install @bmp/optimizer` would give a user, tested from outside the workspace.
+//
+//   1. `pnpm pack` @bmp/hessian and @bmp/optimizer into a temp dir (pnpm rewrites `workspace:` ranges);
+//   2. check each tarball's files and package.json (entry points present, nothing from src/ or test/,
+//      no `workspace:` range left, every path named by main/module/types/exports shipped, class
+//      registration only in files listed in `sideEffects`);
+//   3. `npm install` both tarballs and @tensorflow/tfjs into an empty temp project;
+//   4. train a small dense model there with ScaleAmendedSGD from an ES module and from a CommonJS
+//      script, through the bare package names only;
+//   5. print a PASS/FAIL summary, write test-results.json (vitest JSON-reporter shape) and exit non-zero
+//      on any failure. Temp dirs are always removed.
+//
+// The packages must be built first (`pnpm --filter @bmp/optimizer... build`); turbo does that for
+// `pnpm test` because this package lists them as devDependencies and `test` depends on `^build`.
+import { spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(HERE, '../..');
+const RESULTS_FILE = join(HERE, 'test-results.json');
+const TFJS = '@tensorflow/tfjs@4.22.0';
+const NPM_INSTALL_TIMEOUT_MS = 5 * 60_000;
+const PACK_TIMEOUT_MS = 2 * 60_000;
+const CONSUMER_TIMEOUT_MS = 3 * 60_000;
+const IS_WINDOWS = process.platform === 'win32';
+
+const PACKAGES = [
+  { key: 'hessian', name: '@bmp/hessian', dir: join(ROOT, 'packages/hessian') },
+  // The optimizer registers its classes with tf.serialization on import: both entry points must do it.
+  { key: 'optimizer', name: '@bmp/optimizer', dir: join(ROOT, 'packages/optimizer'), registers: true },
+];
+const REQUIRED_FILES = [
+  'dist/index.js',
+  'dist/index.cjs',
+  'dist/index.d.ts',
+  'dist/index.d.cts',
+  'README.md',
+  'package.json',
+];
+const FORBIDDEN_PREFIXES = ['src/', 'test/'];
+const DEPENDENCY_FIELDS = ['dependencies', 'peerDependencies', 'optionalDependencies', 'devDependencies'];
+
+// ---------------------------------------------------------------------------------------------------
+// Small helpers
+
+const startedAt = Date.now();
+const tmpRoot = mkdtempSync(join(tmpdir(), 'bmp-pack-check-'));
+let cleanedUp = false;
+
+function cleanup() {
+  if (cleanedUp) return;
+  cleanedUp = true;
+  rmSync(tmpRoot, { recursive: true, force: true, maxRetries: 3 });
+}
+
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    cleanup();
+    process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1));
+  });
+}
+
+function log(line = '') {
+  process.stdout.write(`${line}\n`);
+}
+
+function seconds(ms) {
+  return `${(ms / 1000).toFixed(1)}s`;
+}
+
+function indent(text, prefix = '    ') {
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((l) => prefix + l)
+    .join('\n');
+}
+
+/** Last `n` lines of a command's output, for error messages. */
+function tail(text, n = 30) {
+  const lines = (text ?? '').trimEnd().split('\n');
+  return lines.slice(-n).join('\n');
+}
+
+/**
+ * The environment for child commands, without the `npm_*` variables that the `pnpm test` script runner
+ * sets (package fields, lifecycle names, pnpm-only config keys): npm would read them as its own config.
+ * Registry, cache, proxy and TLS settings are kept so that CI mirrors still apply.
+ */
+function childEnv() {
+  const keep =
+    /^npm_config_(registry|cache|userconfig|globalconfig|.*proxy|strict_ssl|cafile|ca|@.*:registry|\/\/.*)$/i;
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (/^npm_/i.test(k) && !keep.test(k)) continue;
+    env[k] = v;
+  }
+  return env;
+}
+
+function run(command, args, { cwd, timeoutMs }) {
+  const t0 = Date.now();
+  const r = spawnSync(command, args, {
+    cwd,
+    env: childEnv(),
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    maxBuffer: 64 * 1024 * 1024,
+    shell: IS_WINDOWS,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const timedOut = r.error?.code === 'ETIMEDOUT' || (r.signal === 'SIGTERM' && Date.now() - t0 >= timeoutMs);
+  return {
+    ok: !r.error && r.status === 0,
+    status: r.status,
+    signal: r.signal,
+    error: r.error,
+    timedOut,
+    stdout: r.stdout ?? '',
+    stderr: r.stderr ?? '',
+    ms: Date.now() - t0,
+  };
+}
+
+function describeFailure(what, r, timeoutMs) {
+  if (r.timedOut) return `${what} timed out after ${seconds(timeoutMs)}\n${tail(r.stdout + r.stderr)}`;
+  if (r.error) return `${what} could not run: ${r.error.message}`;
+  return `${what} exited with ${r.status ?? r.signal}\n${tail(r.stderr || r.stdout)}`;
+}
+
+/**
+ * Reads a .tgz into Map<path inside the package, Buffer> (regular files only, the leading `package/`
+ * dropped). Handles ustar prefixes, pax `path=` records and GNU long names.
+ */
+function readTarball(file) {
+  const data = gunzipSync(readFileSync(file));
+  const files = new Map();
+  const str = (buf) => {
+    const nul = buf.indexOf(0);
+    return buf.toString('utf8', 0, nul === -1 ? buf.length : nul);
+  };
+  let offset = 0;
+  let longName = null;
+  while (offset + 512 <= data.length) {
+    const header = data.subarray(offset, offset + 512);
+    if (header.every((b) => b === 0)) break;
+    const size = Number.parseInt(str(header.subarray(124, 136)).trim() || '0', 8);
+    const type = String.fromCharCode(header[156] || 48);
+    const magic = str(header.subarray(257, 263));
+    const prefix = magic.startsWith('ustar') ? str(header.subarray(345, 500)) : '';
+    let name = str(header.subarray(0, 100));
+    if (prefix) name = `${prefix}/${name}`;
+    const body = data.subarray(offset + 512, offset + 512 + size);
+    offset += 512 + Math.ceil(size / 512) * 512;
+
+    if (type === 'x') {
+      const match = /(?:^|\n)\d+ path=([^\n]*)\n/.exec(body.toString('utf8'));
+      if (match) longName = match[1];
+      continue;
+    }
+    if (type === 'L') {
+      longName = str(body);
+      continue;
+    }
+    if (type === 'g') continue;
+    if (longName) {
+      name = longName;
+      longName = null;
+    }
+    if (type !== '0' && type !== '7') continue;
+    files.set(name.replace(/^[^/]+\//, ''), Buffer.from(body));
+  }
+  return files;
+}
+
+/** Every string in `value` (recursively) that is a relative path: the files an `exports` map names. */
+function relativePaths(value, out = []) {
+  if (typeof value === 'string') {
+    if (value.startsWith('./')) out.push(value.slice(2));
+  } else if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) relativePaths(v, out);
+  }
+  return out;
+}
+
+function globToRegExp(glob) {
+  const pattern = glob.replace(/^\.\//, '');
+  let body = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '*' && pattern[i + 1] === '*') {
+      body += pattern[i + 2] === '/' ? '(?:.*/)?' : '.*';
+      i += pattern[i + 2] === '/' ? 2 : 1;
+    } else if (c === '*') body += '[^/]*';
+    else if (c === '?') body += '[^/]';
+    else body += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  // A pattern without a slash matches the file name at any depth, as in webpack and rollup.
+  return new RegExp(pattern.includes('/') ? `^${body}$` : `(?:^|/)${body}$`);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Steps and checks
+
+/** @type {{name: string, status: 'passed' | 'failed', message: string, ms: number, counted: boolean}[]} */
+const steps = [];
+
+async function step(name, counted, fn) {
+  const t0 = Date.now();
+  log(`\n--- ${name}`);
+  try {
+    const detail = await fn();
+    const ms = Date.now() - t0;
+    steps.push({ name, status: 'passed', message: '', ms, counted });
+    if (detail) log(indent(detail));
+    log(`  ok   ${name} (${seconds(ms)})`);
+    return true;
+  } catch (err) {
+    const ms = Date.now() - t0;
+    const message = err instanceof Error ? err.message : String(err);
+    steps.push({ name, status: 'failed', message, ms, counted });
+    log(indent(message));
+    log(`  FAIL ${name} (${seconds(ms)})`);
+    return false;
+  }
+}
+
+function skipped(name, reason) {
+  steps.push({ name, status: 'failed', message: `not run: ${reason}`, ms: 0, counted: true });
+  log(`\n--- ${name}\n    not run: ${reason}\n  FAIL ${name}`);
+}
+
+function packPackage(pkg) {
+  const dest = join(tmpRoot, `pack-${pkg.key}`);
+  mkdirSync(dest);
+  const r = run('pnpm', ['pack', '--pack-destination', dest], { cwd: pkg.dir, timeoutMs: PACK_TIMEOUT_MS });
+  if (!r.ok) throw new Error(describeFailure(`pnpm pack (${pkg.dir})`, r, PACK_TIMEOUT_MS));
+  const tarballs = readdirSync(dest).filter((f) => f.endsWith('.tgz'));
+  if (tarballs.length !== 1)
+    throw new Error(`expected one .tgz in ${dest}, found: ${tarballs.join(', ') || 'none'}`);
+  pkg.tarball = join(dest, tarballs[0]);
+  pkg.files = readTarball(pkg.tarball);
+  pkg.manifest = JSON.parse(pkg.files.get('package.json')?.toString('utf8') ?? 'null');
+  if (!pkg.manifest) throw new Error(`${tarballs[0]} has no package.json`);
+  return `${tarballs[0]}: ${pkg.files.size} files`;
+}
+
+function checkTarball(pkg) {
+  const problems = [];
+  const paths = [...pkg.files.keys()].sort();
+  const m = pkg.manifest;
+
+  if (m.name !== pkg.name) problems.push(`package.json name is ${m.name}, expected ${pkg.name}`);
+
+  const missing = REQUIRED_FILES.filter((f) => !pkg.files.has(f));
+  if (missing.length > 0) {
+    const hint = missing.some((f) => f.startsWith('dist/'))
+      ? ' (is the build up to date? `pnpm --filter @bmp/optimizer... build`)'
+      : missing.includes('README.md')
+        ? ` (there is no ${pkg.dir.slice(ROOT.length + 1)}/README.md to pack)`
+        : '';
+    problems.push(`missing from the tarball: ${missing.join(', ')}${hint}`);
+  }
+
+  const forbidden = paths.filter((p) => FORBIDDEN_PREFIXES.some((prefix) => p.startsWith(prefix)));
+  if (forbidden.length > 0) problems.push(`tarball ships source/test files: ${forbidden.join(', ')}`);
+
+  for (const field of DEPENDENCY_FIELDS) {
+    for (const [dep, range] of Object.entries(m[field] ?? {})) {
+      if (String(range).startsWith('workspace:')) problems.push(`${field}.${dep} is still "${range}"`);
+    }
+  }
+  if (JSON.stringify(m).includes('workspace:')) {
+    if (!problems.some((p) => p.includes('workspace:')))
+      problems.push('package.json still contains "workspace:"');
+  }
+
+  const named = [
+    ...['main', 'module', 'types', 'typings'].filter((f) => typeof m[f] === 'string').map((f) => m[f]),
+    ...relativePaths(m.exports),
+  ].map((p) => p.replace(/^\.\//, ''));
+  if (!m.exports) problems.push('package.json has no "exports" map');
+  for (const p of new Set(named)) {
+    if (p.includes('*')) continue;
+    if (!pkg.files.has(p)) problems.push(`package.json points at ${p}, which is not in the tarball`);
+  }
+
+  // Class registration with tf.serialization is a side effect: a bundler honouring "sideEffects"
+  // would drop it from any file the field does not cover.
+  const registering = paths.filter(
+    (p) => /\.(c|m)?js$/.test(p) && pkg.files.get(p).toString('utf8').includes('registerClass('),
+  );
+  if (pkg.registers) {
+    const silent = ['dist/index.js', 'dist/index.cjs'].filter(
+      (p) => pkg.files.has(p) && !registering.includes(p),
+    );
+    if (silent.length > 0) {
+      problems.push(
+        `${silent.join(' and ')} never call tf.serialization.registerClass: the bundler dropped the ` +
+          `side-effect import of the registration module (is its source file listed in "sideEffects"?)`,
+      );
+    }
+  }
+  if (m.sideEffects === false && registering.length > 0) {
+    problems.push(`"sideEffects": false, but ${registering.join(', ')} register classes on import`);
+  } else if (Array.isArray(m.sideEffects)) {
+    const patterns = m.sideEffects.map(globToRegExp);
+    const uncovered = registering.filter((p) => !patterns.some((re) => re.test(p)));
+    if (uncovered.length > 0) {
+      problems.push(`"sideEffects" does not list ${uncovered.join(', ')}, which register classes on import`);
+    }
+  }
+
+  const listing = paths.join(', ');
+  if (problems.length > 0) throw new Error(`${problems.map((p) => `- ${p}`).join('\n')}\nfiles: ${listing}`);
+  return `files: ${listing}\ndependencies: ${JSON.stringify(m.dependencies ?? {})}`;
+}
+
+function installConsumer(consumerDir) {
+  mkdirSync(consumerDir);
+  writeFileSync(
+    join(consumerDir, 'package.json'),
+    `${JSON.stringify({ name: 'bmp-pack-check-consumer', version: '0.0.0', private: true }, null, 2)}\n`,
+  );
+  const [hessian, optimizer] = PACKAGES;
+  const args = [
+    'install',
+    '--no-audit',
+    '--no-fund',
+    '--ignore-scripts',
+    '--prefer-offline',
+    '--loglevel=error',
+    hessian.tarball,
+    optimizer.tarball,
+    TFJS,
+  ];
+  const r = run('npm', args, { cwd: consumerDir, timeoutMs: NPM_INSTALL_TIMEOUT_MS });
+  if (!r.ok) throw new Error(describeFailure(`npm ${args.join(' ')}`, r, NPM_INSTALL_TIMEOUT_MS));
+
+  // @bmp/hessian must come from our tarball, once, not from the registry or nested under the optimizer.
+  const lock = JSON.parse(readFileSync(join(consumerDir, 'package-lock.json'), 'utf8'));
+  const problems = [];
+  for (const pkg of PACKAGES) {
+    const entry = lock.packages?.[`node_modules/${pkg.name}`];
+    if (!entry) problems.push(`${pkg.name} is not installed at node_modules/${pkg.name}`);
+    else if (!String(entry.resolved).startsWith('file:')) {
+      problems.push(`${pkg.name} resolved from ${entry.resolved}, not from the local tarball`);
+    } else if (entry.version !== pkg.manifest.version) {
+      problems.push(`${pkg.name} installed as ${entry.version}, packed ${pkg.manifest.version}`);
+    }
+  }
+  const nested = Object.keys(lock.packages ?? {}).filter((k) =>
+    /node_modules\/.+\/node_modules\/@bmp\//.test(k),
+  );
+  if (nested.length > 0) problems.push(`nested copies of @bmp packages: ${nested.join(', ')}`);
+  const cores = Object.keys(lock.packages ?? {}).filter((k) =>
+    k.endsWith('node_modules/@tensorflow/tfjs-core'),
+  );
+  if (cores.length !== 1) problems.push(`expected one @tensorflow/tfjs-core, found: ${cores.join(', ')}`);
+  if (problems.length > 0) throw new Error(problems.map((p) => `- ${p}`).join('\n'));
+  return `installed in ${seconds(r.ms)}: ${PACKAGES.map((p) => `${p.name}@${p.manifest.version} (file:)`).join(', ')}, ${TFJS}`;
+}
+
+// The consumer scripts: identical bodies, one loaded as an ES module and one as CommonJS. They use the
+// bare package names only (no deep imports, no `@bmp/optimizer/package.json`).
+const CONSUMER_BODY = `
+function fail(message) {
+  throw new Error(message);
+}
+
+async function main() {
+  const distFile = MODE === 'esm' ? 'index.js' : 'index.cjs';
+  for (const [name, file] of Object.entries(resolved)) {
+    if (file === undefined) continue;
+    const norm = file.split(path.sep).join('/');
+    const cwd = process.cwd().split(path.sep).join('/');
+    if (!norm.startsWith(cwd + '/node_modules/') || !norm.endsWith('/' + name + '/dist/' + distFile)) {
+      fail(name + ' resolved to ' + file + ', expected ./node_modules/' + name + '/dist/' + distFile);
+    }
+  }
+  if (Object.keys(hessian).length === 0) fail('@bmp/hessian exports nothing');
+  for (const [name, value] of Object.entries({ ScaleAmendedSGD, MomentumSGD, blocksFromLayersModel })) {
+    if (typeof value !== 'function') fail('@bmp/optimizer does not export ' + name + ' (got ' + typeof value + ')');
+  }
+
+  // Registration is a side effect of importing the package, and must land in the tfjs-core instance
+  // that @tensorflow/tfjs uses (one copy of tfjs-core, whichever module format loaded it).
+  const classNameMap = tf.serialization.SerializationMap.getMap().classNameMap;
+  for (const cls of [ScaleAmendedSGD, MomentumSGD]) {
+    const entry = classNameMap[cls.className];
+    if (!entry) fail(cls.className + ' is not registered in tf.serialization.SerializationMap (' + Object.keys(classNameMap).length + ' other classes are)');
+    if (entry[0] !== cls) fail(cls.className + ' is registered, but as a different class (two copies of the package?)');
+  }
+  if (!classNameMap.ScaleAmendedSGD) fail('classNameMap.ScaleAmendedSGD is missing');
+
+  await tf.ready();
+  // Synthetic, linearly separable data: two classes split by a fixed hyperplane.
+  const n = 256;
+  const x = tf.randomNormal([n, 4], 0, 1, 'float32', 1);
+  const labels = tf.tidy(() => tf.greater(tf.matMul(x, tf.tensor2d([[1], [-2], [0.5], [1.5]])), 0).reshape([n]).toInt());
+  const y = tf.oneHot(labels, 2).toFloat();
+
+  const model = tf.sequential({
+    layers: [
+      tf.layers.dense({ inputShape: [4], units: 8, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
+      tf.layers.dense({ units: 2, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
+    ],
+  });
+  const optimizer = new ScaleAmendedSGD({ learningRate: 0.01, momentum: 0.9, blocks: blocksFromLayersModel(model) });
+  if (!(optimizer instanceof tf.Optimizer)) fail('ScaleAmendedSGD is not a tf.Optimizer of the installed tfjs');
+  model.compile({ optimizer, loss: 'categoricalCrossentropy' });
+  const history = await model.fit(x, y, { epochs: 8, batchSize: 32, shuffle: false, verbose: 0 });
+  const losses = history.history.loss.map(Number);
+  const first = losses[0];
+  const last = losses[losses.length - 1];
+  console.log(MODE + ': losses ' + losses.map((l) => l.toFixed(4)).join(' '));
+  if (!losses.every(Number.isFinite)) fail('non-finite loss: ' + losses.join(', '));
+  if (!(last < first)) fail('loss did not fall: first ' + first + ', last ' + last);
+  console.log('PACK_CHECK_RESULT ' + JSON.stringify({ mode: MODE, first, last, backend: tf.getBackend() }));
+}
+`;
+
+const CONSUMER_ESM = `import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import * as hessian from '@bmp/hessian';
+import { blocksFromLayersModel, MomentumSGD, ScaleAmendedSGD } from '@bmp/optimizer';
+
+const MODE = 'esm';
+const resolved = {
+  '@bmp/optimizer': typeof import.meta.resolve === 'function' ? fileURLToPath(import.meta.resolve('@bmp/optimizer')) : undefined,
+  '@bmp/hessian': typeof import.meta.resolve === 'function' ? fileURLToPath(import.meta.resolve('@bmp/hessian')) : undefined,
+};
+${CONSUMER_BODY}
+await main();
+`;
+
+const CONSUMER_CJS = `'use strict';
+const path = require('node:path');
+const tf = require('@tensorflow/tfjs');
+const hessian = require('@bmp/hessian');
+const { blocksFromLayersModel, MomentumSGD, ScaleAmendedSGD } = require('@bmp/optimizer');
+
+const MODE = 'cjs';
+const resolved = {
+  '@bmp/optimizer': require.resolve('@bmp/optimizer'),
+  '@bmp/hessian': require.resolve('@bmp/hessian'),
+};
+${CONSUMER_BODY}
+main().catch((err) => {
+  console.error(err && err.stack ? err.stack : err);
+  process.exit(1);
+});
+`;
+
+const losses = {};
+
+function runConsumer(consumerDir, mode) {
+  const file = mode === 'esm' ? 'consumer.mjs' : 'consumer.cjs';
+  writeFileSync(join(consumerDir, file), mode === 'esm' ? CONSUMER_ESM : CONSUMER_CJS);
+  const r = run(process.execPath, [file], { cwd: consumerDir, timeoutMs: CONSUMER_TIMEOUT_MS });
+  const output = (r.stdout + r.stderr)
+    .split('\n')
+    .filter((l) => l.trim() && !l.startsWith('PACK_CHECK_RESULT '))
+    .join('\n');
+  if (!r.ok) throw new Error(describeFailure(`node ${file}`, r, CONSUMER_TIMEOUT_MS));
+  const line = r.stdout.split('\n').find((l) => l.startsWith('PACK_CHECK_RESULT '));
+  if (!line) throw new Error(`node ${file} printed no result\n${tail(output)}`);
+  const result = JSON.parse(line.slice('PACK_CHECK_RESULT '.length));
+  losses[mode] = result;
+  return `${output}\n${mode}: first loss ${result.first.toFixed(4)}, last loss ${result.last.toFixed(4)} (backend ${result.backend})`;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Results
+
+function writeResults() {
+  const counted = steps.filter((s) => s.counted);
+  const passed = counted.filter((s) => s.status === 'passed').length;
+  const failed = counted.length - passed;
+  const endTime = Date.now();
+  const results = {
+    numTotalTestSuites: 1,
+    numPassedTestSuites: failed === 0 ? 1 : 0,
+    numFailedTestSuites: failed === 0 ? 0 : 1,
+    numPendingTestSuites: 0,
+    numTotalTests: counted.length,
+    numPassedTests: passed,
+    numFailedTests: failed,
+    numPendingTests: 0,
+    numTodoTests: 0,
+    startTime: startedAt,
+    success: steps.every((s) => s.status === 'passed'),
+    testResults: [
+      {
+        assertionResults: counted.map((s) => ({
+          ancestorTitles: ['pack check'],
+          fullName: `pack check ${s.name}`,
+          status: s.status,
+          title: s.name,
+          duration: s.ms,
+          failureMessages: s.status === 'failed' ? [s.message] : [],
+          meta: {},
+        })),
+        startTime: startedAt,
+        endTime,
+        status: failed === 0 ? 'passed' : 'failed',
+        message: steps
+          .filter((s) => s.status === 'failed')
+          .map((s) => `${s.name}: ${s.message}`)
+          .join('\n'),
+        name: fileURLToPath(import.meta.url),
+      },
+    ],
+  };
+  writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
+  return { passed, failed };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Main
+
+let exitCode = 1;
+try {
+  log(`pack check: ${PACKAGES.map((p) => p.name).join(', ')} (temp dir ${tmpRoot})`);
+  for (const pkg of PACKAGES) {
+    if (!existsSync(join(pkg.dir, 'package.json'))) throw new Error(`${pkg.dir}/package.json not found`);
+  }
+
+  const packed = {};
+  for (const pkg of PACKAGES)
+    packed[pkg.key] = await step(`pnpm pack ${pkg.name}`, false, () => packPackage(pkg));
+  for (const pkg of PACKAGES) {
+    const name = `tarball contents ${pkg.key}`;
+    if (packed[pkg.key]) await step(name, true, () => checkTarball(pkg));
+    else skipped(name, `pnpm pack ${pkg.name} failed`);
+  }
+
+  const consumerDir = join(tmpRoot, 'consumer');
+  let installed = false;
+  if (PACKAGES.every((p) => packed[p.key])) {
+    installed = await step('npm install tarballs', false, () => installConsumer(consumerDir));
+  }
+  for (const mode of ['esm', 'cjs']) {
+    if (installed) await step(mode, true, () => runConsumer(consumerDir, mode));
+    else skipped(mode, PACKAGES.every((p) => packed[p.key]) ? 'npm install failed' : 'packing failed');
+  }
+
+  const { passed, failed } = writeResults();
+  const failedSteps = steps.filter((s) => s.status === 'failed');
+  log('\n=== pack check summary');
+  for (const s of steps) log(`  ${s.status === 'passed' ? 'PASS' : 'FAIL'}  ${s.name} (${seconds(s.ms)})`);
+  for (const mode of ['esm', 'cjs']) {
+    if (losses[mode]) {
+      log(`  ${mode}: loss ${losses[mode].first.toFixed(4)} -> ${losses[mode].last.toFixed(4)}`);
+    }
+  }
+  log(`  ${passed} passed, ${failed} failed in ${seconds(Date.now() - startedAt)}`);
+  if (failedSteps.length === 0) {
+    log('PASS: pack check');
+    exitCode = 0;
+  } else {
+    log(`FAIL: pack check (failed: ${failedSteps.map((s) => s.name).join('; ')})`);
+  }
+} catch (err) {
+  steps.push({
+    name: 'pack check',
+    status: 'failed',
+    message: String(err?.stack ?? err),
+    ms: 0,
+    counted: true,
+  });
+  writeResults();
+  log(`FAIL: pack check (${err instanceof Error ? err.message : err})`);
+} finally {
+  cleanup();
+}
+process.exit(exitCode);
