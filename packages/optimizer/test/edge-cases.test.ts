@@ -1,6 +1,6 @@
 import { tf, useCpuBackend } from '@bmp/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Block, MomentumSGD, ScaleAmendedSGD } from '../src';
+import { type Block, CosineAnnealingLR, MomentumSGD, ReduceLROnPlateau, ScaleAmendedSGD } from '../src';
 
 beforeAll(useCpuBackend);
 
@@ -160,6 +160,29 @@ describe('frozen and degenerate blocks', () => {
     expect(opt instanceof ScaleAmendedSGD).toBe(false);
     expect(opt instanceof MomentumSGD).toBe(true);
     expect(opt instanceof tf.Optimizer).toBe(true);
+    opt.dispose();
+  });
+});
+
+describe('schedules drive the optimizers', () => {
+  it('ReduceLROnPlateau halves ScaleAmendedSGD learning rate after patience bad epochs (paper settings)', () => {
+    const opt = new ScaleAmendedSGD({ learningRate: 0.1, momentum: 0.9, blocks: [dense(2, 2)] });
+    const plateau = new ReduceLROnPlateau(opt, { mode: 'max', factor: 0.5, patience: 2 });
+    // accuracy improves once, then stalls: epochs 2, 3 are bad (<= patience), epoch 4 is the third bad one
+    const rates = [0.5, 0.6, 0.6, 0.59, 0.6].map((acc) => {
+      plateau.step(acc);
+      return opt.learningRate;
+    });
+    expect(rates).toEqual([0.1, 0.1, 0.1, 0.1, 0.05]);
+    opt.dispose();
+  });
+
+  it('CosineAnnealingLR sets MomentumSGD to the closed form', () => {
+    const opt = new MomentumSGD({ learningRate: 1 });
+    const cosine = new CosineAnnealingLR(opt, { tMax: 4 });
+    cosine.step();
+    // eta_min + (1 - eta_min) * (1 + cos(pi / 4)) / 2 with eta_min 0
+    expect(opt.learningRate).toBeCloseTo((1 + Math.cos(Math.PI / 4)) / 2, 12);
     opt.dispose();
   });
 });
