@@ -1,0 +1,37 @@
+export type { Block, Conv2DBlock, DenseBlock } from '@bmp/hessian';
+export type { CommonOptions } from './common';
+export type { FeatureShape, GraphOp } from './graph';
+export { DEFAULT_GAUSSIAN_STD, type InitSpec, orthogonalKernel, resolveInit } from './init';
+export { type MlpOptions, mlp } from './mlp';
+export {
+  type ApplyOptions,
+  BATCH_NORM_EPSILON,
+  BATCH_NORM_MOMENTUM,
+  Network,
+  type ResidualBlock,
+  type SkipKind,
+} from './network';
+export {
+  type ResidualConvNetOptions,
+  type ResidualMlpOptions,
+  type ResidualOptions,
+  residualConvNet,
+  residualMlp,
+} from './residual';
+export {
+  type PaperVggOptions,
+  paperVgg,
+  roundHalfEven,
+  VGG_CONFIGS,
+  VGG_MIN_INPUT_SIZE,
+  type VggDepth,
+  vggChannels,
+} from './vgg';
+export {
+  crc32,
+  decodeWeightsFile,
+  encodeWeightsFile,
+  WEIGHTS_FORMAT,
+  WEIGHTS_FORMAT_VERSION,
+  WeightsFileError,
+} from './weights-file';
