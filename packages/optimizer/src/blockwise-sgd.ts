@@ -1,8 +1,9 @@
 import type { Block } from '@bmp/hessian';
 import * as tf from '@tensorflow/tfjs-core';
 import { allBound, type BoundBlock, bindBlocks, toNamedBlock } from './block-binding';
-import { assertFiniteGradients } from './finite-check';
+import { assertFiniteProbes } from './finite-check';
 import { type GradientEntry, gradientEntries, type NamedTensor } from './gradient-entries';
+import { MomentumSlots } from './momentum-slots';
 import {
   checkLearningRate,
   type NamedBlock,
@@ -10,14 +11,15 @@ import {
   resolveOptions,
   type SGDOptions,
 } from './options';
-import { findRenamed } from './renamed-variables';
 
-interface Slot {
-  originalName: string;
-  variable: tf.Variable;
+/** A variable's new value, momentum buffer and finiteness probe, kept until the step is committed. */
+interface PendingUpdate {
+  entry: GradientEntry;
+  value: tf.Tensor;
+  u: tf.Tensor | null;
+  unit: tf.Scalar | null;
+  probe: tf.Scalar | null;
 }
-
-const MOMENTUM_SUFFIX = '/momentum';
 
 /**
  * Momentum SGD with PyTorch semantics in which each block's gradient may be multiplied by a scalar
@@ -25,15 +27,13 @@ const MOMENTUM_SUFFIX = '/momentum';
  * one code path so that paired comparisons differ only by the amendment.
  *
  * Per variable and step: g' = (g + weightDecay * W) * scale; v <- momentum * v + g';
- * W <- W - lr * v (Nesterov: W <- W - lr * (g' + momentum * v)). With momentum 0 no slot is kept.
+ * W <- W - lr * v (Nesterov: W <- W - lr * (g' + momentum * v)). With momentum 0 no buffer is kept.
  */
 export abstract class BlockwiseSGD extends tf.Optimizer {
   protected readonly options: ResolvedOptions;
   protected readonly blockSpecs: ReadonlyArray<Block | NamedBlock>;
   private bound: BoundBlock[] | null = null;
-  private readonly slots = new Map<string, Slot>();
-  /** Slots restored by setWeights, keyed by saved variable name, claimed by the variables of the next step. */
-  private restoredSlots = new Map<string, tf.Variable>();
+  private readonly slots = new MomentumSlots();
   private lr: tf.Scalar;
   private readonly mu: tf.Scalar;
   private readonly wd: tf.Scalar;
@@ -77,69 +77,89 @@ export abstract class BlockwiseSGD extends tf.Optimizer {
     return this.bound;
   }
 
-  private bindFor(entries: readonly GradientEntry[]): readonly BoundBlock[] {
-    const names = entries.map((e) => e.name);
-    if (this.bound == null) this.bound = bindBlocks(this.blockSpecs, this.options.positionScaling, names);
-    if (this.restoredSlots.size > 0) this.claimRestoredSlots(names);
-    return this.bound;
-  }
-
-  /** Gives restored momentum slots to this step's variables, following tfjs-layers renames. */
-  private claimRestoredSlots(names: readonly string[]): void {
-    for (const [saved, variable] of this.restoredSlots) {
-      const live = findRenamed(saved, names);
-      if (live == null) continue;
-      this.slots.get(live)?.variable.dispose();
-      this.slots.set(live, { originalName: `${live}${MOMENTUM_SUFFIX}`, variable });
-      this.restoredSlots.delete(saved);
-    }
-  }
-
   /**
    * Called inside the step's tidy before any weight changes: returns the scale tensor per block
    * name (blocks missing from the map are not scaled).
    */
   protected abstract blockScales(blocks: readonly BoundBlock[]): Map<string, tf.Scalar>;
 
+  /**
+   * Optionally gives, inside the step's tidy, the finiteness probe of a variable from its new value
+   * (see assertFiniteProbes); null means the gradient's sum. Subclasses that reduce the new value anyway
+   * (ScaleAmendedSGD: ||W||_F^2 for the next step) save a pass this way.
+   */
+  protected updateProbe(_name: string, _newValue: tf.Tensor): tf.Scalar | null {
+    return null;
+  }
+
+  /** After a step: `committed` tells whether the new values were assigned (false: the step threw). */
+  protected endStep(_committed: boolean): void {}
+
   override applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
     const entries = gradientEntries(variableGradients);
-    const blocks = this.bindFor(entries);
-    if (this.options.checkFinite) assertFiniteGradients(entries);
-    this.noteFrozenBlocks(blocks, entries);
+    const names = entries.map((e) => e.name);
+    if (this.bound == null) this.bound = bindBlocks(this.blockSpecs, this.options.positionScaling, names);
+    this.slots.claimRestored(names);
+    this.noteFrozenBlocks(this.bound, entries);
+    // Every new value is computed before anything is assigned, so that a bad gradient changes nothing.
+    const pending: PendingUpdate[] = [];
     tf.tidy(() => {
-      const scales = this.blockScales(blocks);
+      const scales = this.blockScales(this.blocks);
       for (const entry of entries) {
-        if (entry.gradient != null) this.update(entry, scales.get(entry.name));
+        if (entry.gradient == null) continue;
+        const { value, u, unit } = this.nextValues(entry, scales.get(entry.name));
+        const probe =
+          this.updateProbe(entry.name, value) ??
+          (this.options.checkFinite ? (tf.sum(entry.gradient) as tf.Scalar) : null);
+        pending.push({
+          entry,
+          value: tf.keep(value),
+          u: u && tf.keep(u),
+          unit: unit && tf.keep(unit),
+          probe: probe && tf.keep(probe),
+        });
       }
     });
+    try {
+      if (this.options.checkFinite) {
+        assertFiniteProbes(
+          pending.map((p) => p.entry.name),
+          pending.map((p) => p.probe as tf.Scalar),
+        );
+      }
+    } catch (err) {
+      tf.dispose(pending.flatMap((p) => [p.value, p.u, p.unit, p.probe].filter((t) => t != null)));
+      this.endStep(false);
+      throw err;
+    }
+    for (const { entry, value, u, unit } of pending) {
+      if (u != null) this.slots.update(entry.name, u, unit);
+      entry.variable.assign(value);
+    }
+    tf.dispose(pending.flatMap((p) => [p.value, p.u, p.probe].filter((t) => t != null)));
+    this.endStep(true);
     this.incrementIterations();
   }
 
-  private update({ name, variable, gradient }: GradientEntry, scale: tf.Scalar | undefined): void {
+  /**
+   * The new weight and momentum buffer of one variable. The buffer is kept as v = unit * u so that the
+   * scale enters only scalar factors (no extra pass over the weights):
+   *   u' = (momentum * unit / scale) * u + g,  unit' = scale,  W' = W - (lr * scale) * u'
+   *   (Nesterov: W' = W - (lr * scale) * (g + momentum * u')), with g = gradient + weightDecay * W,
+   * which is v' = momentum * v + scale * g and W' = W - lr * v' exactly in real arithmetic.
+   */
+  private nextValues({ name, variable, gradient }: GradientEntry, scale: tf.Scalar | undefined) {
     const { momentum, weightDecay, nesterov } = this.options;
     let g = gradient as tf.Tensor;
     if (weightDecay > 0) g = tf.add(g, tf.mul(this.wd, variable));
-    if (scale != null) g = tf.mul(g, scale);
-    let step = g;
-    if (momentum > 0) {
-      const slot = this.slot(name, variable).variable;
-      const v = tf.add(tf.mul(this.mu, slot), g);
-      slot.assign(v);
-      step = nesterov ? tf.add(g, tf.mul(this.mu, v)) : v;
-    }
-    variable.assign(tf.sub(variable, tf.mul(this.lr, step)));
-  }
-
-  private slot(name: string, variable: tf.Variable): Slot {
-    let slot = this.slots.get(name);
-    if (slot == null) {
-      slot = {
-        originalName: `${name}${MOMENTUM_SUFFIX}`,
-        variable: tf.tidy(() => tf.zerosLike(variable).variable(false)),
-      };
-      this.slots.set(name, slot);
-    }
-    return slot;
+    const rate = scale == null ? this.lr : tf.mul(this.lr, scale);
+    if (momentum === 0) return { value: tf.sub(variable, tf.mul(rate, g)), u: null, unit: null };
+    const slot = this.slots.get(name, variable);
+    let decay: tf.Scalar = slot.unit == null ? this.mu : tf.mul(this.mu, slot.unit);
+    if (scale != null) decay = tf.div(decay, scale);
+    const u = tf.add(tf.mul(decay, slot.u), g);
+    const step = nesterov ? tf.add(g, tf.mul(this.mu, u)) : u;
+    return { value: tf.sub(variable, tf.mul(rate, step)), u, unit: scale ?? null };
   }
 
   private noteFrozenBlocks(blocks: readonly BoundBlock[], entries: readonly GradientEntry[]): void {
@@ -154,29 +174,17 @@ export abstract class BlockwiseSGD extends tf.Optimizer {
     }
   }
 
+  /**
+   * `[iter, <variable>/momentum..., <variable>/momentum_unit...]`: the buffer u and, for scaled
+   * variables, its unit (v = unit * u). Restoring them with setWeights continues a run bit for bit.
+   */
   override async getWeights(): Promise<NamedTensor[]> {
-    const slots = [...this.slots.values()].map((s) => ({ name: s.originalName, tensor: s.variable }));
-    const unclaimed = [...this.restoredSlots].map(([saved, tensor]) => ({
-      name: `${saved}${MOMENTUM_SUFFIX}`,
-      tensor,
-    }));
-    return [await this.saveIterations(), ...slots, ...unclaimed];
+    return [await this.saveIterations(), ...this.slots.toWeights()];
   }
 
+  /** Restores getWeights' output; buffers are claimed at the next step, following tfjs-layers renames. */
   override async setWeights(weightValues: NamedTensor[]): Promise<void> {
-    const rest = await this.extractIterations(weightValues);
-    for (const { name } of rest) {
-      if (!name.endsWith(MOMENTUM_SUFFIX)) {
-        throw new Error(
-          `setWeights: unexpected optimizer weight '${name}' (expected '<variable>${MOMENTUM_SUFFIX}')`,
-        );
-      }
-    }
-    this.disposeSlots();
-    // Claimed at the next step by that step's variables, which a reloaded LayersModel may have renamed.
-    for (const { name, tensor } of rest) {
-      this.restoredSlots.set(name.slice(0, -MOMENTUM_SUFFIX.length), tensor.variable(false));
-    }
+    this.slots.fromWeights(await this.extractIterations(weightValues));
   }
 
   override getConfig(): tf.serialization.ConfigDict {
@@ -192,15 +200,8 @@ export abstract class BlockwiseSGD extends tf.Optimizer {
     };
   }
 
-  private disposeSlots(): void {
-    for (const { variable } of this.slots.values()) variable.dispose();
-    for (const variable of this.restoredSlots.values()) variable.dispose();
-    this.slots.clear();
-    this.restoredSlots.clear();
-  }
-
   override dispose(): void {
-    this.disposeSlots();
+    this.slots.dispose();
     tf.dispose([this.lr, this.mu, this.wd]);
     super.dispose();
   }

@@ -35,6 +35,14 @@ export class ScaleAmendedSGD extends BlockwiseSGD {
 
   /** ||W_b||_F^2 of every block from the last step, stacked in forward order (one kept tensor). */
   private lastSquaredNorms: tf.Tensor1D | null = null;
+  /**
+   * ||W||_F^2 of each block's weight as the last step left it, keyed by block name with the dataId the
+   * variable then held: the next step reuses it if the variable was not assigned since (tfjs gives a
+   * variable a new dataId on every assign). Computing it from the new value, which the step holds anyway,
+   * doubles as that variable's finiteness check and saves a pass over the weights.
+   */
+  private readonly normCache = new Map<string, { dataId: object; norm: tf.Scalar }>();
+  private readonly pendingNorms = new Map<string, tf.Scalar>();
 
   constructor(options: SGDOptions) {
     super(options);
@@ -48,7 +56,11 @@ export class ScaleAmendedSGD extends BlockwiseSGD {
   protected blockScales(blocks: readonly BoundBlock[]): Map<string, tf.Scalar> {
     const scales = new Map<string, tf.Scalar>();
     const norms = blocks.map(({ name, block, dims, m }) => {
-      const squaredNorm = tf.sum(tf.square(block.weight));
+      const cached = this.normCache.get(name);
+      const squaredNorm =
+        cached != null && cached.dataId === block.weight.dataId
+          ? cached.norm
+          : tf.sum(tf.square(block.weight));
       // 1 / (m * mW) = ||W||_F^2 / (m * numerator); a zero kernel falls back to mW = 1.
       const scale = tf.where(
         tf.less(squaredNorm, DEGENERATE_THRESHOLD * dims.count),
@@ -61,6 +73,26 @@ export class ScaleAmendedSGD extends BlockwiseSGD {
     this.lastSquaredNorms?.dispose();
     this.lastSquaredNorms = tf.keep(tf.stack(norms) as tf.Tensor1D);
     return scales;
+  }
+
+  protected override updateProbe(name: string, newValue: tf.Tensor): tf.Scalar | null {
+    if (!this.blocks.some((b) => b.name === name)) return null; // not a block: the gradient's sum checks it
+    const norm = tf.sum(tf.square(newValue)) as tf.Scalar;
+    this.pendingNorms.set(name, tf.keep(norm.clone()));
+    return norm;
+  }
+
+  protected override endStep(committed: boolean): void {
+    for (const [name, norm] of this.pendingNorms) {
+      if (!committed) {
+        norm.dispose();
+        continue;
+      }
+      const weight = (this.blocks.find((b) => b.name === name) as BoundBlock).block.weight;
+      this.normCache.get(name)?.norm.dispose();
+      this.normCache.set(name, { dataId: weight.dataId, norm });
+    }
+    this.pendingNorms.clear();
   }
 
   /**
@@ -79,6 +111,8 @@ export class ScaleAmendedSGD extends BlockwiseSGD {
   override dispose(): void {
     this.lastSquaredNorms?.dispose();
     this.lastSquaredNorms = null;
+    for (const { norm } of this.normCache.values()) norm.dispose();
+    this.normCache.clear();
     super.dispose();
   }
 

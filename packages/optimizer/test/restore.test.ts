@@ -46,7 +46,11 @@ describe('save and restore', () => {
       const savedOpt = (await opt.getWeights()).map(({ name, tensor }) => ({ name, tensor: tensor.clone() }));
       const config = JSON.parse(JSON.stringify(opt.getConfig()));
       expect(savedOpt[0].name).toBe('iter');
-      expect(savedOpt.slice(1).map((w) => w.name)).toEqual(vars.map((v) => `${v.name}/momentum`));
+      const names = savedOpt.slice(1).map((w) => w.name);
+      expect(names.filter((n) => n.endsWith('/momentum'))).toEqual(vars.map((v) => `${v.name}/momentum`));
+      // scale-amended buffers are kept as v = unit * u: the units of the block variables are saved too
+      const units = Cls === ScaleAmendedSGD ? blocks.map((b) => `${b.weight.name}/momentum_unit`) : [];
+      expect(names.filter((n) => n.endsWith('/momentum_unit'))).toEqual(units);
 
       const g = grads(vars, 3);
       opt.applyGradients(g);
