@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Pack check: what `npm install @bmp/optimizer` would give a user, tested from outside the workspace.
+// Pack check: what `npm install @bmp/optimizer @bmp/datasets @bmp/models` would give a user, tested
+// from outside the workspace.
 //
-//   1. `pnpm pack` @bmp/hessian and @bmp/optimizer into a temp dir (pnpm rewrites `workspace:` ranges);
+//   1. `pnpm pack` every published package into a temp dir (pnpm rewrites `workspace:` ranges);
 //   2. check each tarball's files and package.json (entry points present, nothing from src/ or test/,
 //      no `workspace:` range left, every path named by main/module/types/exports shipped, class
 //      registration only in files listed in `sideEffects`);
@@ -41,6 +42,18 @@ const PACKAGES = [
   { key: 'hessian', name: '@bmp/hessian', dir: join(ROOT, 'packages/hessian') },
   // The optimizer registers its classes with tf.serialization on import: both entry points must do it.
   { key: 'optimizer', name: '@bmp/optimizer', dir: join(ROOT, 'packages/optimizer'), registers: true },
+  // The datasets package ships the embedded Fashion-MNIST subset, read at run time from next to dist/.
+  {
+    key: 'datasets',
+    name: '@bmp/datasets',
+    dir: join(ROOT, 'packages/datasets'),
+    extraFiles: [
+      'data/fashion-mnist-subset/train-images-idx3-ubyte.gz',
+      'data/fashion-mnist-subset/t10k-labels-idx1-ubyte.gz',
+      'data/fashion-mnist-subset/LICENSE',
+    ],
+  },
+  { key: 'models', name: '@bmp/models', dir: join(ROOT, 'packages/models') },
 ];
 const REQUIRED_FILES = [
   'dist/index.js',
@@ -265,7 +278,7 @@ function checkTarball(pkg) {
 
   if (m.name !== pkg.name) problems.push(`package.json name is ${m.name}, expected ${pkg.name}`);
 
-  const missing = REQUIRED_FILES.filter((f) => !pkg.files.has(f));
+  const missing = [...REQUIRED_FILES, ...(pkg.extraFiles ?? [])].filter((f) => !pkg.files.has(f));
   if (missing.length > 0) {
     const hint = missing.some((f) => f.startsWith('dist/'))
       ? ' (is the build up to date? `pnpm --filter @bmp/optimizer... build`)'
@@ -335,7 +348,6 @@ function installConsumer(consumerDir) {
     join(consumerDir, 'package.json'),
     `${JSON.stringify({ name: 'bmp-pack-check-consumer', version: '0.0.0', private: true }, null, 2)}\n`,
   );
-  const [hessian, optimizer] = PACKAGES;
   const args = [
     'install',
     '--no-audit',
@@ -343,8 +355,7 @@ function installConsumer(consumerDir) {
     '--ignore-scripts',
     '--prefer-offline',
     '--loglevel=error',
-    hessian.tarball,
-    optimizer.tarball,
+    ...PACKAGES.map((p) => p.tarball),
     TFJS,
   ];
   const r = run('npm', args, { cwd: consumerDir, timeoutMs: NPM_INSTALL_TIMEOUT_MS });
@@ -429,6 +440,17 @@ async function main() {
   console.log(MODE + ': losses ' + losses.map((l) => l.toFixed(4)).join(' '));
   if (!losses.every(Number.isFinite)) fail('non-finite loss: ' + losses.join(', '));
   if (!(last < first)) fail('loss did not fall: first ' + first + ', last ' + last);
+
+  // The embedded data set is read from the installed package, and a paper VGG trains on it.
+  const test = await datasets.loadEmbeddedFashionMnist({ split: 'test' });
+  if (test.count !== 2000 || test.images.length !== 2000 * 28 * 28) fail('embedded Fashion-MNIST test split: ' + test.count + ' images');
+  const vgg = models.paperVgg({ depth: 11, numClasses: 10, widthMultiplier: 0.0625, inputShape: [28, 28, 1], seed: 1 });
+  const images = tf.tidy(() => tf.tensor4d(test.images.subarray(0, 8 * 784), [8, 28, 28, 1], 'int32').toFloat().div(255));
+  const targets = tf.oneHot(tf.tensor1d(Array.from(test.labels.subarray(0, 8)), 'int32'), 10).toFloat();
+  const vggOptimizer = new ScaleAmendedSGD({ learningRate: 0.01, momentum: 0.9, blocks: vgg.blocks });
+  const vggLoss = vggOptimizer.minimize(() => tf.losses.softmaxCrossEntropy(targets, vgg.apply(images, { training: true })), true);
+  if (!Number.isFinite(vggLoss.dataSync()[0])) fail('paper VGG loss is not finite');
+  console.log(MODE + ': paper VGG11 (width 1/16) step on embedded Fashion-MNIST, loss ' + vggLoss.dataSync()[0].toFixed(4));
   console.log('PACK_CHECK_RESULT ' + JSON.stringify({ mode: MODE, first, last, backend: tf.getBackend() }));
 }
 `;
@@ -438,9 +460,13 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import * as hessian from '@bmp/hessian';
 import { blocksFromLayersModel, MomentumSGD, ScaleAmendedSGD } from '@bmp/optimizer';
+import * as datasets from '@bmp/datasets';
+import * as models from '@bmp/models';
 
 const MODE = 'esm';
 const resolved = {
+  '@bmp/datasets': typeof import.meta.resolve === 'function' ? fileURLToPath(import.meta.resolve('@bmp/datasets')) : undefined,
+  '@bmp/models': typeof import.meta.resolve === 'function' ? fileURLToPath(import.meta.resolve('@bmp/models')) : undefined,
   '@bmp/optimizer': typeof import.meta.resolve === 'function' ? fileURLToPath(import.meta.resolve('@bmp/optimizer')) : undefined,
   '@bmp/hessian': typeof import.meta.resolve === 'function' ? fileURLToPath(import.meta.resolve('@bmp/hessian')) : undefined,
 };
@@ -453,9 +479,13 @@ const path = require('node:path');
 const tf = require('@tensorflow/tfjs');
 const hessian = require('@bmp/hessian');
 const { blocksFromLayersModel, MomentumSGD, ScaleAmendedSGD } = require('@bmp/optimizer');
+const datasets = require('@bmp/datasets');
+const models = require('@bmp/models');
 
 const MODE = 'cjs';
 const resolved = {
+  '@bmp/datasets': require.resolve('@bmp/datasets'),
+  '@bmp/models': require.resolve('@bmp/models'),
   '@bmp/optimizer': require.resolve('@bmp/optimizer'),
   '@bmp/hessian': require.resolve('@bmp/hessian'),
 };
