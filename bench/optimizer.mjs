@@ -16,8 +16,8 @@
 // - Training step: forward + backward (tf.variableGrads) + MomentumSGD.applyGradients, random input
 //   [64, 32, 32, 3] and random one-hot labels, timed to the end of the update.
 // - tf.memory().numTensors is recorded around every timed step; it must not grow.
-// - wasm: tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter (bench/lib/wasm-conv-filter-grad.mjs adds
-//   one) and a slow Conv2DBackpropInput (bench/lib/wasm-conv-input-grad.mjs replaces it for stride 1).
+// - wasm: tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter (@bmp/backends adds
+//   one) and a slow Conv2DBackpropInput (@bmp/backends replaces it).
 //   The share is computed against the training step with both Conv2D-based kernels, the faster step
 //   and so the stricter denominator; the step with the stock input-gradient kernel is reported too.
 // - cpu: tfjs-backend-cpu's stock Conv2DBackpropFilter took ~90% of a training step (~200 s at batch
@@ -25,13 +25,12 @@
 //   same Conv2D-based filter gradient is used there (--stock-cpu-filter-grad restores the stock one).
 // - Warm-up is at least one step: the first step creates the momentum slots (numTensors grows once).
 import os from 'node:os';
+import { setTrainingKernelMode } from '@bmp/backends';
 import { MomentumSGD, ScaleAmendedSGD } from '@bmp/optimizer';
 import { buildPaperVGG, countWeights, VGG13_WIDTH1_WEIGHTS } from './lib/paper-vgg.mjs';
 import { machineInfo, writeResults } from './lib/results.mjs';
 import { formatTable, median, round, summarize } from './lib/stats.mjs';
 import { BACKENDS, tf, useBackend } from './lib/tf.mjs';
-import { setCpuFilterGradMode } from './lib/wasm-conv-filter-grad.mjs';
-import { setWasmInputGradMode } from './lib/wasm-conv-input-grad.mjs';
 
 export const description =
   'ScaleAmendedSGD vs MomentumSGD step time on paper-VGG13 weights (9.4M), and the extra time as a share ' +
@@ -275,7 +274,7 @@ export async function run(values) {
   const results = [];
   for (const backend of backends) {
     const cfg = configs[backend];
-    setCpuFilterGradMode(values['stock-cpu-filter-grad'] ? 'stock' : 'conv2d');
+    setTrainingKernelMode('cpu:Conv2DBackpropFilter', values['stock-cpu-filter-grad'] ? 'stock' : 'fast');
     const backendInfo = await useBackend(backend);
     const kernels = Object.entries(backendInfo)
       .filter(([k]) => k !== 'backend')
@@ -313,13 +312,13 @@ export async function run(values) {
         console.log(
           `[wasm] training steps with the stock wasm Conv2DBackpropInput: ${warmup} warm-up + ${steps} timed ...`,
         );
-        setWasmInputGradMode('stock');
+        setTrainingKernelMode('wasm:Conv2DBackpropInput', 'stock');
         try {
           const stock = await benchTraining(backend, { steps, warmup });
           entry.trainStepStockWasmInputGrad = stock;
           entry.extraPercentOfStockTrainStep = round((100 * (sa - mo)) / stock.medianMs, 3);
         } finally {
-          setWasmInputGradMode('conv2d');
+          setTrainingKernelMode('wasm:Conv2DBackpropInput', 'fast');
         }
       }
     }

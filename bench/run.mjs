@@ -6,7 +6,8 @@ import { parseArgs } from 'node:util';
 
 const BENCHMARKS = {
   optimizer: () => import('./optimizer.mjs'),
-  // train: later issue; hessian: later issue.
+  train: () => import('./train.mjs'),
+  hessian: () => import('./hessian.mjs'),
 };
 
 function usage(name, mod) {

@@ -11,17 +11,14 @@ import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
+import { registerCpuTrainingKernels, registerWasmTrainingKernels, trainingKernelModes } from '@bmp/backends';
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  cpuFilterGradMode,
-  registerCpuConv2DBackpropFilter,
-  registerWasmConv2DBackpropFilter,
-} from './wasm-conv-filter-grad.mjs';
-import { registerWasmConv2DBackpropInput, wasmInputGradMode } from './wasm-conv-input-grad.mjs';
 
-registerWasmConv2DBackpropFilter();
-registerCpuConv2DBackpropFilter();
-registerWasmConv2DBackpropInput();
+// The training kernels of @bmp/backends: wasm's missing Conv2DBackpropFilter and a fast
+// Conv2DBackpropInput, and the cpu backend's faster Conv2DBackpropFilter (setTrainingKernelMode from
+// @bmp/backends switches each back to the stock kernel for comparisons).
+registerWasmTrainingKernels();
+registerCpuTrainingKernels();
 
 export { tf };
 
@@ -61,13 +58,10 @@ export async function describeBackend(name) {
   if (name === 'wasm') {
     info.wasmSimd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
     info.wasmMultithread = Boolean(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT'));
-    info.wasmConv2DBackpropFilter = 'Conv2D-based (bench/lib/wasm-conv-filter-grad.mjs)';
-    info.wasmConv2DBackpropInput =
-      wasmInputGradMode() === 'conv2d' ? 'Conv2D-based (bench/lib/wasm-conv-input-grad.mjs)' : 'stock';
   }
-  if (name === 'cpu') {
-    info.cpuConv2DBackpropFilter =
-      cpuFilterGradMode() === 'conv2d' ? 'Conv2D-based (bench/lib/wasm-conv-filter-grad.mjs)' : 'stock';
-  }
+  // 'fast': the @bmp/backends kernel; 'stock': the backend's own.
+  info.trainingKernels = Object.fromEntries(
+    Object.entries(trainingKernelModes()).filter(([key]) => key.startsWith(`${name}:`)),
+  );
   return info;
 }

@@ -1,0 +1,3 @@
+import { main } from './program';
+
+main().then(() => process.exit(process.exitCode ?? 0));

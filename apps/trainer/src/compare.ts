@@ -1,0 +1,401 @@
+/**
+ * `compare()`: the paper's experiment. For every seed, both optimizers (and every learning rate of the
+ * sweep) start from the same initial weights and see the same batches; the initial-weights hash and each
+ * epoch's batch-order hash are logged per run and checked to agree across the runs of a seed.
+ */
+import { spawn } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { OPTIMIZERS, type OptimizerId, resolveSettings, type TrainSettings, UsageError } from './config';
+import { restore, snapshot, type TrainableModel } from './model';
+import { callbackReporter, type ProgressEvent, type Reporter } from './progress';
+import { type RunResult, readEpochRecords, runTraining } from './run';
+import { readJson, writeJsonAtomic } from './runlog';
+import { tf } from './tf';
+import { type ModelInput, prepareRun, resolveLogDir, type UserData } from './train';
+
+export interface PlannedRun {
+  runName: string;
+  optimizer: OptimizerId;
+  lr: number;
+  seed: number;
+  settings: TrainSettings;
+}
+
+export interface ComparePlan {
+  kind: 'bmp-train-compare';
+  version: 1;
+  compareId: string;
+  dir: string;
+  createdAt: string;
+  runs: PlannedRun[];
+}
+
+export interface CompareOptions {
+  settings?: Partial<TrainSettings>;
+  preset?: string;
+  /** Learning rates per optimizer (default: the preset's, else settings.lr). */
+  lrs?: Partial<Record<OptimizerId, number[]>>;
+  /** Seeds (default [settings.seed]). */
+  seeds?: number[];
+  /** Name of the comparison (its directory under the log dir). */
+  name?: string;
+  /**
+   * Your model: a factory `(seed) => model` (one model per seed), or one model whose initial state is
+   * restored before every run (then only one seed is possible).
+   */
+  model?: ModelInput | ((seed: number) => ModelInput);
+  data?: UserData;
+  onProgress?: (e: ProgressEvent) => void;
+  reporter?: Reporter;
+  signal?: AbortSignal;
+  skipBackendSetup?: boolean;
+}
+
+export interface SummaryRow {
+  optimizer: OptimizerId;
+  lr: number;
+  seeds: number;
+  finalTestError: { mean: number | null; std: number | null };
+  bestTestError: { mean: number | null; std: number | null };
+  secondsPerEpoch: number | null;
+}
+
+export interface CompareResult {
+  compareId: string;
+  dir: string;
+  runs: RunResult[];
+  summary: SummaryRow[];
+  checks: {
+    seed: number;
+    initWeightsHashes: string[];
+    initWeightsMatch: boolean;
+    orderHashesMatch: boolean;
+  }[];
+  status: 'completed' | 'interrupted' | 'diverged';
+}
+
+function timestamp(): string {
+  return new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+}
+
+export function planCompare(options: CompareOptions): ComparePlan {
+  const base = resolveSettings(options.settings ?? {}, options.preset, 'sgd');
+  const seeds = options.seeds ?? [base.seed];
+  if (seeds.length === 0) throw new UsageError('--seeds: at least one seed');
+  const lrs: Record<OptimizerId, number[]> = { sgd: [], 'scale-amended': [] };
+  for (const opt of OPTIMIZERS) {
+    const given = options.lrs?.[opt];
+    lrs[opt] =
+      given && given.length > 0 ? given : [resolveSettings(options.settings ?? {}, options.preset, opt).lr];
+    for (const lr of lrs[opt])
+      if (!(lr > 0)) throw new UsageError(`--lr-${opt}: learning rates must be > 0, got ${lr}`);
+  }
+  const name = options.name ?? base.runName ?? `compare-${timestamp()}`;
+  const dir = join(resolveLogDir(base.logDir), name);
+  const runs: PlannedRun[] = [];
+  for (const seed of seeds) {
+    for (const optimizer of OPTIMIZERS) {
+      for (const lr of lrs[optimizer]) {
+        const runName = `${optimizer}-lr${lr}-seed${seed}`;
+        const settings: TrainSettings = {
+          ...resolveSettings({ ...(options.settings ?? {}), optimizer, lr, seed }, options.preset, optimizer),
+          logDir: dir,
+          runName,
+        };
+        if (settings.schedule === 'cosine' && settings.cosineTMax == null)
+          settings.cosineTMax = settings.epochs;
+        runs.push({ runName, optimizer, lr, seed, settings });
+      }
+    }
+  }
+  return {
+    kind: 'bmp-train-compare',
+    version: 1,
+    compareId: name,
+    dir,
+    createdAt: new Date().toISOString(),
+    runs,
+  };
+}
+
+function meanStd(xs: number[]): { mean: number | null; std: number | null } {
+  if (xs.length === 0) return { mean: null, std: null };
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  if (xs.length < 2) return { mean, std: null };
+  const v = xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1);
+  return { mean, std: Math.sqrt(v) };
+}
+
+export function summarize(plan: ComparePlan, runs: RunResult[]): Pick<CompareResult, 'summary' | 'checks'> {
+  const summary: SummaryRow[] = [];
+  const keys = new Map<string, RunResult[]>();
+  for (const r of runs) {
+    const k = `${r.optimizer}|${r.lr}`;
+    keys.set(k, [...(keys.get(k) ?? []), r]);
+  }
+  for (const [k, group] of keys) {
+    const [optimizer, lr] = k.split('|');
+    const fin = group.map((r) => r.finalTestError).filter((x): x is number => x != null);
+    const best = group.map((r) => r.bestTestError).filter((x): x is number => x != null);
+    const spe = group.map((r) => r.secondsPerEpoch).filter((x): x is number => x != null);
+    summary.push({
+      optimizer: optimizer as OptimizerId,
+      lr: Number(lr),
+      seeds: group.length,
+      finalTestError: meanStd(fin),
+      bestTestError: meanStd(best),
+      secondsPerEpoch: meanStd(spe).mean,
+    });
+  }
+  const checks: CompareResult['checks'] = [];
+  for (const seed of new Set(plan.runs.map((r) => r.seed))) {
+    const group = runs.filter((r) => r.seed === seed);
+    const hashes = group.map((r) => r.initWeightsHash);
+    const orders = group.map((r) => r.epochs.map((e) => e.orderHash).join(','));
+    // runs may have different lengths when one diverged: compare the common prefix
+    const n = Math.min(...group.map((r) => r.epochs.length));
+    const prefix = orders.map((o) => o.split(',').slice(0, n).join(','));
+    checks.push({
+      seed,
+      initWeightsHashes: hashes,
+      initWeightsMatch: new Set(hashes).size <= 1,
+      orderHashesMatch: new Set(prefix).size <= 1,
+    });
+  }
+  return { summary, checks };
+}
+
+const pct = (x: number | null) => (x == null ? 'n/a' : `${(100 * x).toFixed(2)}%`);
+const pm = (v: { mean: number | null; std: number | null }) =>
+  v.mean == null ? 'n/a' : v.std == null ? pct(v.mean) : `${pct(v.mean)} ± ${(100 * v.std).toFixed(2)}`;
+
+export function formatTable(result: Pick<CompareResult, 'summary'>): string {
+  const header = ['optimizer', 'lr', 'seeds', 'final test error', 'best test error', 's / epoch'];
+  const rows = result.summary.map((r) => [
+    r.optimizer,
+    String(r.lr),
+    String(r.seeds),
+    pm(r.finalTestError),
+    pm(r.bestTestError),
+    r.secondsPerEpoch == null ? 'n/a' : r.secondsPerEpoch.toFixed(1),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+async function writeSummary(plan: ComparePlan, result: CompareResult): Promise<void> {
+  await writeJsonAtomic(join(plan.dir, 'compare.json'), {
+    ...plan,
+    status: result.status,
+    summary: result.summary,
+    checks: result.checks,
+    results: result.runs.map(({ epochs: _e, ...r }) => r),
+  });
+}
+
+/** Reads back a finished (or interrupted) run from its directory. */
+export async function readRunResult(
+  runDir: string,
+  status: RunResult['status'],
+  message?: string,
+): Promise<RunResult> {
+  const cfg = await readJson<{
+    runName: string;
+    optimizer: string;
+    seed: number;
+    compareId: string | null;
+    initWeightsHash: string;
+    settings: TrainSettings;
+  }>(join(runDir, 'config.json'));
+  const epochs = await readEpochRecords(join(runDir, 'metrics.jsonl'));
+  const errs = epochs.map((e) => e.testError).filter((x): x is number => x !== undefined);
+  return {
+    runName: cfg.runName,
+    runDir,
+    optimizer: cfg.optimizer,
+    lr: cfg.settings.lr,
+    seed: cfg.seed,
+    compareId: cfg.compareId,
+    status,
+    message,
+    initWeightsHash: cfg.initWeightsHash,
+    epochs,
+    finalTestError: errs.length ? errs[errs.length - 1] : null,
+    bestTestError: errs.length ? Math.min(...errs) : null,
+    secondsPerEpoch: epochs.length
+      ? epochs.reduce((t, e) => t + (e.epochSeconds ?? 0), 0) / epochs.length
+      : null,
+  };
+}
+
+function overallStatus(runs: RunResult[]): CompareResult['status'] {
+  if (runs.some((r) => r.status === 'interrupted')) return 'interrupted';
+  if (runs.some((r) => r.status === 'diverged')) return 'diverged';
+  return 'completed';
+}
+
+/** Runs the comparison in this process, one run after the other. */
+export async function compare(options: CompareOptions = {}): Promise<CompareResult> {
+  const plan = planCompare(options);
+  await fs.mkdir(plan.dir, { recursive: true });
+  await writeJsonAtomic(join(plan.dir, 'compare.json'), { ...plan, status: 'running' });
+  const reporter = options.reporter ?? callbackReporter(options.onProgress);
+  const results: RunResult[] = [];
+  const seeds = [...new Set(plan.runs.map((r) => r.seed))];
+  if (options.model && typeof options.model !== 'function' && seeds.length > 1) {
+    throw new UsageError('compare(): several seeds need a model factory (seed) => model');
+  }
+  outer: for (const seed of seeds) {
+    const runs = plan.runs.filter((r) => r.seed === seed);
+    const userModel = typeof options.model === 'function' ? options.model(seed) : options.model;
+    const prepared = await prepareRun(runs[0].settings, {
+      model: userModel,
+      data: options.data,
+      skipBackendSetup: options.skipBackendSetup,
+    });
+    const model: TrainableModel = prepared.model;
+    const initial = snapshot(model);
+    try {
+      for (const run of runs) {
+        restore(model, initial);
+        const prep = options.data
+          ? await prepareRun(run.settings, { model, data: options.data, skipBackendSetup: true })
+          : prepared;
+        const result = await runTraining({
+          settings: run.settings,
+          model,
+          train: prep.train,
+          val: prep.val,
+          test: prep.test,
+          numClasses: prep.numClasses,
+          runDir: join(plan.dir, run.runName),
+          runName: run.runName,
+          compareId: plan.compareId,
+          meta: prepared.meta,
+          resume: false,
+          reporter,
+          backend: prepared.backend,
+          signal: options.signal,
+        });
+        results.push(result);
+        if (result.status === 'interrupted') break outer;
+      }
+    } finally {
+      tf.dispose(initial);
+      if (prepared.ownsModel) model.dispose?.();
+    }
+  }
+  const result: CompareResult = {
+    compareId: plan.compareId,
+    dir: plan.dir,
+    runs: results,
+    status: overallStatus(results),
+    ...summarize(plan, results),
+  };
+  await writeSummary(plan, result);
+  return result;
+}
+
+/**
+ * Runs the comparison's runs as child processes of the CLI (`train --compare-dir <dir> --compare-run <name>`),
+ * `jobs` at a time: wasm and cpu compute on one thread in Node, so two runs use two cores.
+ */
+export async function compareInProcesses(
+  options: CompareOptions & { cli: string; jobs: number; execArgv?: string[] },
+): Promise<CompareResult> {
+  const plan = planCompare(options);
+  await fs.mkdir(plan.dir, { recursive: true });
+  await writeJsonAtomic(join(plan.dir, 'compare.json'), { ...plan, status: 'running' });
+  const reporter = options.reporter ?? callbackReporter(options.onProgress);
+  const queue = [...plan.runs];
+  const results = new Map<string, RunResult>();
+  const children = new Set<ReturnType<typeof spawn>>();
+  let interrupted = false;
+  const onAbort = () => {
+    interrupted = true;
+    for (const c of children) c.kill('SIGINT');
+  };
+  options.signal?.addEventListener('abort', onAbort);
+  const runOne = async (run: PlannedRun) => {
+    const child = spawn(
+      process.execPath,
+      [
+        ...(options.execArgv ?? []),
+        options.cli,
+        'train',
+        '--compare-dir',
+        plan.dir,
+        '--compare-run',
+        run.runName,
+        '--json',
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env },
+      },
+    );
+    children.add(child);
+    let status: RunResult['status'] | null = null;
+    let message: string | undefined;
+    const stderr: string[] = [];
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      let e: ProgressEvent;
+      try {
+        e = JSON.parse(line) as ProgressEvent;
+      } catch {
+        reporter.event({ type: 'message', run: run.runName, level: 'info', text: line });
+        return;
+      }
+      if (e.type === 'end') {
+        status = e.status;
+        message = e.message;
+      }
+      reporter.event(e);
+    });
+    createInterface({ input: child.stderr! }).on('line', (line) => stderr.push(line));
+    const code: number = await new Promise((res) => child.on('close', (c) => res(c ?? 1)));
+    children.delete(child);
+    if (status == null) {
+      throw new Error(`run ${run.runName} failed (exit code ${code}):\n${stderr.slice(-20).join('\n')}`);
+    }
+    results.set(run.runName, await readRunResult(join(plan.dir, run.runName), status, message));
+  };
+  const workers = Array.from({ length: Math.max(1, Math.min(options.jobs, queue.length)) }, async () => {
+    for (;;) {
+      if (interrupted) return;
+      const next = queue.shift();
+      if (!next) return;
+      await runOne(next);
+    }
+  });
+  try {
+    await Promise.all(workers);
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+  const ordered = plan.runs.map((r) => results.get(r.runName)).filter((r): r is RunResult => r != null);
+  const result: CompareResult = {
+    compareId: plan.compareId,
+    dir: plan.dir,
+    runs: ordered,
+    status: interrupted ? 'interrupted' : overallStatus(ordered),
+    ...summarize(plan, ordered),
+  };
+  await writeSummary(plan, result);
+  return result;
+}
+
+/** The settings of one planned run (what a child process runs). */
+export async function plannedRun(
+  dir: string,
+  runName: string,
+): Promise<{ plan: ComparePlan; run: PlannedRun }> {
+  const plan = await readJson<ComparePlan>(join(dir, 'compare.json'));
+  const run = plan.runs.find((r) => r.runName === runName);
+  if (!run) throw new UsageError(`--compare-run: no run '${runName}' in ${dir}/compare.json`);
+  return { plan, run };
+}

@@ -1,0 +1,72 @@
+/** Backend selection (once per process) and what is recorded about the environment. */
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import { initBackend } from '@bmp/backends';
+import type { BackendChoice } from './config';
+import { tf } from './tf';
+
+let current: Promise<{ backend: string; reason: string }> | null = null;
+let currentChoice: BackendChoice | null = null;
+
+/**
+ * Initialises the backend through @bmp/backends (which registers the fast wasm/cpu training kernels).
+ * 'auto' tries tfjs-node-gpu, tfjs-node, wasm, cpu. Later calls with another choice switch backends.
+ */
+export async function setupBackend(choice: BackendChoice): Promise<{ backend: string; reason: string }> {
+  if (current && currentChoice === choice) return current;
+  currentChoice = choice;
+  current = (async () => {
+    const r = await initBackend({ prefer: choice });
+    const b = tf.findBackend('cpu') as { firstUse?: boolean } | null;
+    if (b && 'firstUse' in b) b.firstUse = false; // the "use tfjs-node" banner
+    return { backend: r.backend, reason: r.reason };
+  })();
+  try {
+    return await current;
+  } catch (e) {
+    current = null;
+    currentChoice = null;
+    throw e;
+  }
+}
+
+export function environmentInfo(): Record<string, unknown> {
+  return {
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    tfjsCore: tf.version_core,
+    trainer: TRAINER_VERSION,
+  };
+}
+
+declare const __TRAINER_VERSION__: string | undefined;
+export const TRAINER_VERSION: string =
+  typeof __TRAINER_VERSION__ === 'string' ? __TRAINER_VERSION__ : '0.0.0-dev';
+
+/** Versions of everything that can change a result (config.json `versions`). */
+export function versions(): Record<string, string> {
+  const require = createRequire(import.meta.url);
+  const out: Record<string, string> = {
+    node: process.version,
+    '@bmp/trainer': TRAINER_VERSION,
+    '@tensorflow/tfjs-core': tf.version_core,
+  };
+  for (const name of [
+    '@bmp/optimizer',
+    '@bmp/hessian',
+    '@bmp/models',
+    '@bmp/datasets',
+    '@bmp/backends',
+    '@bmp/runlog',
+    '@tensorflow/tfjs-backend-wasm',
+  ]) {
+    try {
+      out[name] = (require(`${name}/package.json`) as { version: string }).version;
+    } catch {
+      // not resolvable from here (e.g. a transitive dependency): left out
+    }
+  }
+  return out;
+}

@@ -1,0 +1,529 @@
+/** One training run: the loop, evaluation, logs, checkpoints, resume, divergence and interruption. */
+import { existsSync, promises as fs, statSync, truncateSync } from 'node:fs';
+import { join } from 'node:path';
+import { CosineAnnealingLR, MomentumSGD, ReduceLROnPlateau, ScaleAmendedSGD, StepLR } from '@bmp/optimizer';
+import {
+  type EpochAccumulators,
+  type FaultHook,
+  latestCheckpoint,
+  readCheckpoint,
+  writeCheckpoint,
+} from './checkpoint';
+import type { TrainSettings } from './config';
+import type { BatchSource } from './data';
+import { loadModelBytes, serializeModel, type TrainableModel, weightsHash } from './model';
+import type { Reporter } from './progress';
+import type { RunConfig } from './runlog';
+import {
+  type BlockScaleRecord,
+  CONFIG_SCHEMA_VERSION,
+  type EpochRecord,
+  type EventInput,
+  METRICS_SCHEMA_VERSION,
+  MetricsWriter,
+  readJson,
+  readJsonl,
+  type StepRecord,
+  TensorBoardWriter,
+  writeRunConfig,
+} from './runlog';
+import { tf } from './tf';
+
+export class DivergedError extends Error {
+  override name = 'DivergedError';
+}
+
+export interface RunInputs {
+  settings: TrainSettings;
+  model: TrainableModel;
+  train: BatchSource;
+  val: BatchSource | null;
+  test: BatchSource;
+  numClasses: number;
+  runDir: string;
+  runName: string;
+  compareId: string | null;
+  /** Recorded in config.json (dataset description, backend, versions, command...). */
+  meta: Record<string, unknown>;
+  resume: boolean;
+  reporter: Reporter;
+  backend: string;
+  signal?: AbortSignal;
+  /** Tests: simulate a crash while a checkpoint is written. */
+  checkpointFault?: FaultHook;
+}
+
+export interface RunResult {
+  runName: string;
+  runDir: string;
+  optimizer: string;
+  lr: number;
+  seed: number;
+  compareId: string | null;
+  status: 'completed' | 'interrupted' | 'diverged';
+  message?: string;
+  initWeightsHash: string;
+  epochs: EpochRecord[];
+  finalTestError: number | null;
+  bestTestError: number | null;
+  secondsPerEpoch: number | null;
+}
+
+type Optimizer = ScaleAmendedSGD | MomentumSGD;
+type Schedule = ReduceLROnPlateau | StepLR | CosineAnnealingLR | null;
+
+function makeOptimizer(s: TrainSettings, model: TrainableModel, reporter: Reporter, run: string): Optimizer {
+  const common = {
+    learningRate: s.lr,
+    momentum: s.momentum,
+    weightDecay: s.weightDecay,
+    nesterov: s.nesterov,
+    blocks: [...model.blocks],
+    onWarning: (text: string) => reporter.event({ type: 'message', run, level: 'warn', text }),
+  };
+  return s.optimizer === 'sgd'
+    ? new MomentumSGD(common)
+    : new ScaleAmendedSGD({ ...common, positionScaling: s.positionScaling });
+}
+
+function makeSchedule(s: TrainSettings, opt: Optimizer, hasVal: boolean): Schedule {
+  switch (s.schedule) {
+    case 'plateau':
+      // validation accuracy when there is a validation split; otherwise the training loss. Never test.
+      return new ReduceLROnPlateau(opt, {
+        mode: hasVal ? 'max' : 'min',
+        factor: s.plateauFactor,
+        patience: s.plateauPatience,
+      });
+    case 'step':
+      return new StepLR(opt, { stepSize: s.stepSize, gamma: s.stepGamma });
+    case 'cosine':
+      return new CosineAnnealingLR(opt, { tMax: s.cosineTMax ?? s.epochs, etaMin: s.cosineEtaMin });
+    default:
+      return null;
+  }
+}
+
+function crossEntropy(logits: tf.Tensor, labels: tf.Tensor1D, numClasses: number): tf.Scalar {
+  const oneHot = tf.oneHot(labels, numClasses);
+  return tf.neg(tf.mean(tf.sum(tf.mul(oneHot, tf.logSoftmax(logits as tf.Tensor2D)), 1))) as tf.Scalar;
+}
+
+function correctCount(logits: tf.Tensor, labels: tf.Tensor1D): tf.Scalar {
+  return tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'float32')) as tf.Scalar;
+}
+
+export async function evaluate(
+  model: TrainableModel,
+  source: BatchSource,
+  numClasses: number,
+): Promise<{ loss: number; accuracy: number; count: number }> {
+  let lossSum = 0;
+  let correct = 0;
+  let count = 0;
+  for await (const { xs, ys, size } of source.batches(0, 0)) {
+    const [l, c] = tf.tidy(() => {
+      const logits = model.apply(xs, { training: false });
+      return [crossEntropy(logits, ys, numClasses), correctCount(logits, ys)];
+    });
+    lossSum += (await l.data())[0] * size;
+    correct += (await c.data())[0];
+    count += size;
+    tf.dispose([l, c, xs, ys]);
+  }
+  return { loss: lossSum / Math.max(1, count), accuracy: correct / Math.max(1, count), count };
+}
+
+function scalesOf(opt: Optimizer, prefix: string): BlockScaleRecord[] | undefined {
+  if (!(opt instanceof ScaleAmendedSGD)) return undefined;
+  const strip = (n: string) => (n.startsWith(`${prefix}/`) ? n.slice(prefix.length + 1) : n);
+  return opt.lastScales().map(({ name, m, mW, mZ }) => ({ name: strip(name), m, mW, mZ }));
+}
+
+function stripPrefix(name: string, prefix: string): string {
+  return name.startsWith(`${prefix}/`) ? name.slice(prefix.length + 1) : name;
+}
+
+function scheduleConfig(s: TrainSettings): { name: string; [k: string]: unknown } {
+  switch (s.schedule) {
+    case 'plateau':
+      return {
+        name: 'plateau',
+        factor: s.plateauFactor,
+        patience: s.plateauPatience,
+        monitor: s.valSplit > 0 ? 'valAccuracy' : 'trainLoss',
+      };
+    case 'step':
+      return { name: 'step', stepSize: s.stepSize, gamma: s.stepGamma };
+    case 'cosine':
+      return { name: 'cosine', tMax: s.cosineTMax ?? s.epochs, etaMin: s.cosineEtaMin };
+    default:
+      return { name: 'none' };
+  }
+}
+
+const emptyAcc = (): EpochAccumulators => ({ lossSum: 0, correct: 0, seen: 0, trainSeconds: 0 });
+
+export async function runTraining(inp: RunInputs): Promise<RunResult> {
+  const { settings: s, model, reporter, runDir, runName } = inp;
+  const run = runName;
+  const configFile = join(runDir, 'config.json');
+  const metricsFile = join(runDir, 'metrics.jsonl');
+  await fs.mkdir(runDir, { recursive: true });
+
+  let initWeightsHash: string;
+  let checkpoint: Awaited<ReturnType<typeof readCheckpoint>> | null = null;
+  if (inp.resume) {
+    const dir = await latestCheckpoint(runDir);
+    if (dir == null)
+      throw new Error(`${runDir}: no checkpoint to resume from (checkpoints/latest.json is missing)`);
+    checkpoint = await readCheckpoint(dir);
+    const stored = await readJson<{ initWeightsHash: string }>(configFile);
+    initWeightsHash = stored.initWeightsHash;
+    const cfg = await readJson<Record<string, unknown>>(configFile);
+    await writeRunConfig(configFile, {
+      ...(cfg as RunConfig),
+      settings: { ...s },
+      resumes: [
+        ...((cfg.resumes as RunConfig['resumes']) ?? []),
+        { at: new Date().toISOString(), from: dir, backend: inp.backend, epochs: s.epochs },
+      ],
+    });
+  } else {
+    if (existsSync(configFile)) {
+      throw new Error(
+        `${runDir} already holds a run (config.json); use --resume ${runDir} or another --run-name`,
+      );
+    }
+    initWeightsHash = weightsHash(model);
+    const data = (inp.meta.data ?? {}) as {
+      description?: string;
+      train?: number;
+      val?: number;
+      test?: number;
+      shape?: number[];
+    };
+    await writeRunConfig(configFile, {
+      kind: 'bmp-train-run',
+      schemaVersion: CONFIG_SCHEMA_VERSION,
+      runName,
+      compareId: inp.compareId,
+      createdAt: new Date().toISOString(),
+      optimizer: s.optimizer,
+      seed: s.seed,
+      backend: inp.backend,
+      versions: (inp.meta.versions ?? {}) as Record<string, string>,
+      model: {
+        name: inp.meta.modelId === 'user' ? model.name : s.model,
+        ...(inp.meta.modelId === 'user' ? {} : { width: s.width, init: s.init }),
+        ...(s.model === 'mlp' && inp.meta.modelId !== 'user' ? { layers: s.mlpLayers } : {}),
+        parameters: model.trainableVariables.reduce((t, v) => t + v.size, 0),
+        blocks: model.blocks.map((b) => stripPrefix(b.weight.name, model.name)),
+      },
+      dataset: {
+        name: inp.meta.modelId === 'user' && typeof inp.meta.data === 'string' ? 'user' : s.dataset,
+        ...(data.shape ? { imageShape: data.shape } : {}),
+        numClasses: inp.numClasses,
+        ...(data.train !== undefined
+          ? { trainSize: data.train, valSize: data.val ?? 0, testSize: data.test ?? 0 }
+          : {}),
+        source: data.description ?? null,
+      },
+      schedule: scheduleConfig(s),
+      augmentations: [...s.augment],
+      settings: { ...s },
+      initWeightsHash,
+      ...inp.meta,
+    });
+  }
+
+  const opt = makeOptimizer(s, model, reporter, run);
+  const schedule = makeSchedule(s, opt, inp.val != null);
+  let startEpoch = 0;
+  let startBatch = 0;
+  let globalStep = 0;
+  let acc = emptyAcc();
+  let keptEvents: object[] = [];
+  if (checkpoint) {
+    loadModelBytes(model, checkpoint.modelBytes, join(checkpoint.dir, 'model.safetensors'));
+    const weights = checkpoint.optimizerWeights(model.name);
+    await opt.setWeights(weights);
+    tf.dispose(weights.map((w) => w.tensor));
+    const st = checkpoint.state;
+    if (schedule && st.schedule) schedule.loadState(st.schedule);
+    opt.setLearningRate(st.learningRate);
+    startEpoch = st.epoch;
+    startBatch = st.batch;
+    globalStep = st.globalStep;
+    acc = { ...st.accumulators };
+    if (existsSync(metricsFile) && statSync(metricsFile).size > st.metricsBytes) {
+      // Drop the records written after the checkpoint (they are redone), but keep what happened:
+      // the event records (interrupt, stop, non-finite loss) are appended again.
+      const text = await fs.readFile(metricsFile, 'utf8');
+      const tail = Buffer.from(text, 'utf8').subarray(st.metricsBytes).toString('utf8');
+      truncateSync(metricsFile, st.metricsBytes);
+      keptEvents = tail
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .flatMap((l) => {
+          try {
+            const r = JSON.parse(l) as { type?: string };
+            return r.type === 'event' ? [r] : [];
+          } catch {
+            return [];
+          }
+        });
+    }
+  }
+
+  const metrics = new MetricsWriter(metricsFile);
+  for (const e of keptEvents) metrics.append(e as EventInput);
+  const tb = new TensorBoardWriter(runDir);
+  const event = (e: Omit<EventInput, 'type' | 'wallTime'>) =>
+    metrics.append({ type: 'event', wallTime: Date.now() / 1000, run: runName, ...e } as EventInput);
+  event(
+    checkpoint
+      ? { event: 'resume', step: globalStep, epoch: startEpoch, checkpoint: checkpoint.dir }
+      : { event: 'start', step: 0, epoch: 0 },
+  );
+  const records: EpochRecord[] = [];
+  const trainable = [...model.trainableVariables];
+  const prefix = model.name;
+
+  const saveCheckpoint = async (
+    epoch: number,
+    batch: number,
+    a: EpochAccumulators,
+    orderHash: string | null,
+  ) => {
+    metrics.flush();
+    // getWeights returns a fresh `iter` scalar and the live momentum buffers: dispose only the former
+    const optimizerWeights = await opt.getWeights();
+    const fresh = optimizerWeights.filter((w) => w.name === 'iter').map((w) => w.tensor);
+    try {
+      await writeCheckpoint(
+        runDir,
+        {
+          modelBytes: serializeModel(model),
+          optimizerWeights,
+          state: {
+            epoch,
+            batch,
+            globalStep,
+            accumulators: { ...a },
+            schedule: schedule?.state() ?? null,
+            learningRate: opt.learningRate,
+            metricsBytes: metrics.size,
+            rng: {
+              seed: s.seed,
+              dataSeed: s.dataSeed,
+              generator:
+                'mulberry32 streams mixed from (seed, epoch) for the order and (seed, epoch, image) for augmentation',
+            },
+            orderHash,
+            modelPrefix: prefix,
+          },
+        },
+        s.keepCheckpoints,
+        inp.checkpointFault,
+      );
+    } finally {
+      tf.dispose(fresh);
+    }
+  };
+
+  reporter.event({
+    type: 'start',
+    run,
+    runDir,
+    optimizer: s.optimizer,
+    lr: opt.learningRate,
+    seed: s.seed,
+    epochs: s.epochs,
+    startEpoch,
+    numBatches: inp.train.numBatches,
+    backend: inp.backend,
+    resumed: checkpoint != null,
+  });
+
+  const finish = async (
+    status: RunResult['status'],
+    message?: string,
+    nonFinite?: number,
+  ): Promise<RunResult> => {
+    if (status === 'diverged')
+      event({ event: 'non-finite-loss', step: globalStep, value: String(nonFinite), message });
+    event({
+      event: status === 'interrupted' ? 'interrupt' : 'stop',
+      step: globalStep,
+      reason: status,
+      message,
+    });
+    metrics.close();
+    tb.close();
+    opt.dispose();
+    reporter.event({ type: 'end', run, status, runDir, message });
+    const all = await readEpochRecords(metricsFile);
+    const testErrors = all.map((r) => r.testError).filter((e): e is number => e !== undefined);
+    return {
+      runName,
+      runDir,
+      optimizer: s.optimizer,
+      lr: s.lr,
+      seed: s.seed,
+      compareId: inp.compareId,
+      status,
+      message,
+      initWeightsHash,
+      epochs: all,
+      finalTestError: testErrors.length ? testErrors[testErrors.length - 1] : null,
+      bestTestError: testErrors.length ? Math.min(...testErrors) : null,
+      secondsPerEpoch: all.length ? all.reduce((t, r) => t + (r.epochSeconds ?? 0), 0) / all.length : null,
+    };
+  };
+
+  for (let epoch = startEpoch; epoch < s.epochs; epoch++) {
+    const orderHash = inp.train.orderHash(epoch);
+    const first = epoch === startEpoch ? startBatch : 0;
+    if (first === 0) acc = emptyAcc();
+    let batchIndex = first;
+    const lr = opt.learningRate;
+    for await (const { xs, ys, size } of inp.train.batches(epoch, first)) {
+      const t0 = performance.now();
+      let correctT: tf.Scalar | null = null;
+      const { value, grads } = tf.variableGrads(() => {
+        const logits = model.apply(xs, { training: true });
+        correctT = tf.keep(correctCount(logits, ys));
+        return crossEntropy(logits, ys, inp.numClasses);
+      }, trainable);
+      const loss = value.dataSync()[0];
+      const correct = (correctT as tf.Scalar | null)?.dataSync()[0] ?? 0;
+      tf.dispose([value, correctT as tf.Scalar | null].filter((t) => t != null) as tf.Tensor[]);
+      tf.dispose([xs, ys]);
+      if (!Number.isFinite(loss)) {
+        tf.dispose(Object.values(grads));
+        return finish('diverged', divergedMessage(loss, epoch, batchIndex, globalStep, runDir), loss);
+      }
+      try {
+        opt.applyGradients(grads);
+      } catch (e) {
+        tf.dispose(Object.values(grads));
+        const msg = (e as Error).message;
+        if (/nan|finite|infinit/i.test(msg))
+          return finish(
+            'diverged',
+            divergedMessage(Number.NaN, epoch, batchIndex, globalStep, runDir, msg),
+            Number.NaN,
+          );
+        throw e;
+      }
+      tf.dispose(Object.values(grads));
+      acc.trainSeconds += (performance.now() - t0) / 1000;
+      acc.lossSum += loss * size;
+      acc.correct += correct;
+      acc.seen += size;
+      globalStep++;
+      const ips = acc.seen / Math.max(1e-9, acc.trainSeconds);
+      if (s.logEverySteps > 0 && globalStep % s.logEverySteps === 0) {
+        const rec: StepRecord = {
+          type: 'step',
+          v: METRICS_SCHEMA_VERSION,
+          run: runName,
+          epoch,
+          step: globalStep,
+          wallTime: Date.now() / 1000,
+          loss,
+          lr,
+          scales: scalesOf(opt, prefix),
+        };
+        metrics.append(rec);
+        tb.step(rec);
+      }
+      reporter.event({
+        type: 'step',
+        run,
+        epoch,
+        epochs: s.epochs,
+        batch: batchIndex,
+        numBatches: inp.train.numBatches,
+        loss,
+        imagesPerSecond: ips,
+      });
+      batchIndex++;
+      // Let the event loop run (a Ctrl-C is a macrotask; the loop above only awaits microtasks).
+      await new Promise<void>((r) => setImmediate(r));
+      if (inp.signal?.aborted) {
+        await saveCheckpoint(epoch, batchIndex, acc, orderHash);
+        return finish(
+          'interrupted',
+          `checkpoint saved at epoch ${epoch + 1}, batch ${batchIndex}; continue with --resume ${runDir}`,
+        );
+      }
+    }
+
+    const val = inp.val ? await evaluate(model, inp.val, inp.numClasses) : null;
+    const test = await evaluate(model, inp.test, inp.numClasses);
+    const trainLoss = acc.lossSum / Math.max(1, acc.seen);
+    const record: EpochRecord = {
+      type: 'epoch',
+      v: METRICS_SCHEMA_VERSION,
+      run: runName,
+      compareId: inp.compareId,
+      optimizer: s.optimizer,
+      seed: s.seed,
+      epoch,
+      step: globalStep,
+      trainLoss,
+      trainAccuracy: acc.correct / Math.max(1, acc.seen),
+      ...(val ? { valAccuracy: val.accuracy, valLoss: val.loss } : {}),
+      testLoss: test.loss,
+      testError: 1 - test.accuracy,
+      testAccuracy: test.accuracy,
+      lr,
+      imagesPerSecond: acc.seen / Math.max(1e-9, acc.trainSeconds),
+      epochSeconds: acc.trainSeconds,
+      wallTime: Date.now() / 1000,
+      orderHash,
+      scales: scalesOf(opt, prefix),
+    };
+    if (schedule instanceof ReduceLROnPlateau) schedule.step(val ? val.accuracy : trainLoss);
+    else schedule?.step();
+    metrics.append(record);
+    records.push(record);
+    tb.epoch(record);
+    reporter.event({ type: 'epoch', run, epochs: s.epochs, record });
+    const last = epoch + 1 === s.epochs;
+    if (last || (s.checkpointEvery > 0 && (epoch + 1) % s.checkpointEvery === 0)) {
+      await saveCheckpoint(epoch + 1, 0, emptyAcc(), null);
+    }
+    if (inp.signal?.aborted && !last) {
+      if (!(s.checkpointEvery > 0 && (epoch + 1) % s.checkpointEvery === 0))
+        await saveCheckpoint(epoch + 1, 0, emptyAcc(), null);
+      return finish(
+        'interrupted',
+        `checkpoint saved after epoch ${epoch + 1}; continue with --resume ${runDir}`,
+      );
+    }
+  }
+  return finish('completed');
+}
+
+function divergedMessage(
+  loss: number,
+  epoch: number,
+  batch: number,
+  step: number,
+  runDir: string,
+  detail?: string,
+): string {
+  return (
+    `training diverged: the loss is ${loss} at epoch ${epoch + 1}, batch ${batch + 1} (step ${step + 1})` +
+    `${detail ? ` (${detail})` : ''}; weights were not updated with it. The last good checkpoint in ` +
+    `${join(runDir, 'checkpoints')} is kept; try a smaller --lr.`
+  );
+}
+
+export async function readEpochRecords(metricsFile: string): Promise<EpochRecord[]> {
+  if (!existsSync(metricsFile)) return [];
+  return (await readJsonl(metricsFile)).filter((r): r is EpochRecord => r.type === 'epoch');
+}

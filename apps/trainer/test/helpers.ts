@@ -1,0 +1,68 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+
+export function tempDir(prefix = 'bmp-trainer-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built CLI; `onLine` sees each stdout line (and may return 'SIGINT' to send it). */
+export function runCli(
+  args: string[],
+  options: { cwd?: string; onLine?: (line: string) => 'SIGINT' | undefined } = {},
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: options.cwd ?? tmpdir(),
+      env: { ...process.env, INIT_CWD: options.cwd ?? tmpdir() },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let pending = '';
+    let sent = false;
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk;
+      pending += chunk;
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        if (!sent && options.onLine?.(line) === 'SIGINT') {
+          sent = true;
+          child.kill('SIGINT');
+        }
+      }
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk;
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+/** Tiny synthetic settings for fast runs. */
+export const TINY = [
+  '--dataset',
+  'synthetic',
+  '--image-shape',
+  '8x8x1',
+  '--synthetic-count',
+  '240',
+  '--batch-size',
+  '40',
+  '--backend',
+  'wasm',
+];
+export const TINY_MLP = [...TINY, '--model', 'mlp', '--width', '16'];

@@ -1,0 +1,299 @@
+// Benchmark: one training step (forward + backward + MomentumSGD step) of the paper VGG13 of
+// @bmp/models, against PyTorch on the same machine with the same number of threads.
+//
+//   pnpm bench train [--backends auto,cpu] [--widths 0.25,1] [--steps 10] [--no-torch] ...
+//
+// Method
+// - Network: paperVgg({ depth: 13, widthMultiplier: w, numClasses: 10, inputShape: [32, 32, 3] }) from
+//   @bmp/models, in training mode (BN on batch statistics, running statistics updated). Batch 64 of
+//   random N(0, 1) input with fixed random labels; loss: mean softmax cross-entropy from plain ops.
+// - Step: tf.variableGrads of the loss + MomentumSGD (lr 0.1, momentum 0.9, weight decay 0.005) from
+//   @bmp/optimizer, then dataSync() of the smallest updated variable so that the clock stops only when
+//   the work is done. Median over `--steps` timed steps after `--warmup` steps; all times in the JSON.
+// - Backend: 'auto' is what @bmp/backends' initBackend() picks (tfjs-node-gpu, tfjs-node, wasm, cpu:
+//   the first that loads), with the @bmp/backends training kernels; 'cpu' is the pure-JS backend
+//   (with the Conv2D-based filter gradient), for contrast.
+// - PyTorch: bench/torch_train_reference.py (same network, same batch, SGD momentum 0.9, weight decay
+//   0.005) run with /usr/bin/python3 and --threads equal to the threads bmp used (wasm and cpu: 1 in
+//   Node). Skipped with a note when torch cannot be imported (apt-get install -y python3-torch).
+//   bmp and PyTorch runs alternate per configuration, so slow drifts of machine load hit both.
+// - Profile: tf.profile of one more step per configuration: kernel time by kernel name.
+import { spawnSync } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { initBackend } from '@bmp/backends';
+import { paperVgg } from '@bmp/models';
+import { MomentumSGD } from '@bmp/optimizer';
+import { machineInfo, writeResults } from './lib/results.mjs';
+import { formatTable, round, summarize } from './lib/stats.mjs';
+import { tf } from './lib/tf.mjs';
+
+export const description =
+  'Training step (forward + backward + MomentumSGD) of paper VGG13 (@bmp/models), batch 64, 32x32x3, ' +
+  'on the fastest backend and on cpu, against PyTorch with the same number of threads.';
+
+export const options = {
+  backends: {
+    type: 'string',
+    default: 'auto,cpu',
+    help: "comma-separated: auto (initBackend's pick), wasm, cpu",
+  },
+  widths: { type: 'string', default: '0.25,1', help: 'comma-separated VGG width multipliers' },
+  depth: { type: 'string', default: '13', help: 'VGG depth (11, 13, 16, 19)' },
+  batch: { type: 'string', default: '64', help: 'batch size' },
+  steps: { type: 'string', help: 'timed steps (default 10; cpu 2)' },
+  warmup: { type: 'string', help: 'untimed steps first (default 2; cpu 1)' },
+  'cpu-widths': { type: 'string', default: '0.25', help: 'widths run on the cpu backend (slow)' },
+  'no-torch': { type: 'boolean', help: 'skip the PyTorch reference' },
+  python: { type: 'string', default: '/usr/bin/python3', help: 'python with torch' },
+  'no-profile': { type: 'boolean', help: 'skip the per-kernel profile' },
+  out: { type: 'string', help: 'JSON output path (default bench/results/train-<ISO time>.json)' },
+};
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const TORCH_SCRIPT = resolve(HERE, 'torch_train_reference.py');
+const OPTIMIZER_OPTIONS = { learningRate: 0.1, momentum: 0.9, weightDecay: 0.005 };
+const INPUT = [32, 32, 3];
+const CLASSES = 10;
+
+function usageError(message) {
+  return Object.assign(new Error(message), { usage: true });
+}
+
+function positiveInt(name, value, fallback) {
+  if (value == null) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw usageError(`--${name} must be an integer >= 1, got '${value}'`);
+  return n;
+}
+
+function list(name, value, parse = (s) => s) {
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  if (items.length === 0) throw usageError(`--${name} is empty`);
+  return items.map(parse);
+}
+
+function widthOf(s) {
+  const w = Number(s);
+  if (!(w > 0)) throw usageError(`widths must be > 0, got '${s}'`);
+  return w;
+}
+
+/** Threads the current tfjs backend computes with (wasm and cpu run one thread in Node). */
+function backendThreads(name) {
+  if (name === 'wasm') {
+    const b = tf.findBackend('wasm');
+    const n = b?.wasm?.tfjs?.getThreadsCount?.();
+    return Number.isInteger(n) && n > 0 ? n : 1;
+  }
+  return 1;
+}
+
+async function kernelBreakdown(fn) {
+  const info = await tf.profile(fn);
+  const byKernel = {};
+  for (const k of info.kernels) {
+    byKernel[k.name] ??= { ms: 0, calls: 0 };
+    const e = byKernel[k.name];
+    e.ms += k.kernelTimeMs;
+    e.calls += 1;
+  }
+  const sorted = Object.entries(byKernel).sort((a, b) => b[1].ms - a[1].ms);
+  return {
+    totalKernelMs: round(sorted.reduce((t, [, e]) => t + e.ms, 0)),
+    kernels: Object.fromEntries(sorted.map(([n, e]) => [n, { ms: round(e.ms), calls: e.calls }])),
+  };
+}
+
+async function benchBmp({ depth, width, batch, steps, warmup, profile }) {
+  const model = paperVgg({ depth, widthMultiplier: width, numClasses: CLASSES, inputShape: INPUT, seed: 1 });
+  const opt = new MomentumSGD({ ...OPTIMIZER_OPTIONS, blocks: model.blocks });
+  const x = tf.randomNormal([batch, ...INPUT], 0, 1, 'float32', 3);
+  const labels = tf.tidy(() =>
+    tf.cast(tf.oneHot(tf.randomUniform([batch], 0, CLASSES, 'int32', 4), CLASSES), 'float32'),
+  );
+  const variables = [...model.trainableVariables];
+  const probe = variables.reduce((a, b) => (b.size < a.size ? b : a));
+  const loss = () => {
+    const logits = model.apply(x, { training: true });
+    const logProbs = tf.sub(logits, tf.logSumExp(logits, 1, true));
+    return tf.neg(tf.mean(tf.sum(tf.mul(labels, logProbs), 1)));
+  };
+  const losses = [];
+  const step = () => {
+    const t0 = performance.now();
+    const { value, grads } = tf.variableGrads(loss, variables);
+    opt.applyGradients(grads);
+    probe.dataSync();
+    const ms = performance.now() - t0;
+    losses.push(value.dataSync()[0]);
+    tf.dispose([value, ...Object.values(grads)]);
+    return ms;
+  };
+  for (let i = 0; i < warmup; i++) step();
+  const before = tf.memory().numTensors;
+  const times = [];
+  for (let i = 0; i < steps; i++) times.push(step());
+  const leaked = tf.memory().numTensors - before;
+  const breakdown = profile ? await kernelBreakdown(() => step()) : undefined;
+  opt.dispose();
+  model.dispose();
+  tf.dispose([x, labels]);
+  const summary = summarize(times);
+  return {
+    parameters: model.parameterCount,
+    ...summary,
+    imagesPerSecond: round(batch / (summary.medianMs / 1000), 1),
+    losses: losses.map((l) => round(l, 4)),
+    tensorsLeakedOverTimedSteps: leaked,
+    ...(breakdown ? { profile: breakdown } : {}),
+  };
+}
+
+function runTorch(python, { depth, width, batch, steps, warmup, threads }) {
+  const args = [TORCH_SCRIPT, '--depth', depth, '--width', width, '--batch', batch, '--steps', steps];
+  args.push('--warmup', warmup, '--threads', threads);
+  const r = spawnSync(python, args.map(String), { encoding: 'utf8', timeout: 600_000 });
+  if (r.error != null || r.status !== 0) {
+    const why = r.error?.message ?? (r.stderr || '').trim().split('\n').slice(-1)[0];
+    return {
+      skipped: true,
+      note: `PyTorch reference not run (${python}: ${why}); apt-get install -y python3-torch`,
+    };
+  }
+  const line = r.stdout.trim().split('\n').pop();
+  return JSON.parse(line);
+}
+
+function torchAvailable(python) {
+  const r = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+  return r.status === 0
+    ? { ok: true, version: r.stdout.trim() }
+    : { ok: false, why: r.error?.message ?? r.stderr };
+}
+
+const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
+
+export async function run(values) {
+  const backends = list('backends', values.backends);
+  for (const b of backends) {
+    if (!['auto', 'wasm', 'cpu'].includes(b)) throw usageError(`unknown backend '${b}' (auto, wasm, cpu)`);
+  }
+  const widths = list('widths', values.widths, widthOf);
+  const cpuWidths = list('cpu-widths', values['cpu-widths'], widthOf);
+  const depth = positiveInt('depth', values.depth, 13);
+  const batch = positiveInt('batch', values.batch, 64);
+  const profile = !values['no-profile'];
+  const machine = machineInfo();
+  console.log(
+    `train benchmark: ${machine.cpuModel}, ${machine.cores} cores, load ${machine.loadAverage1m5m15m.join(' ')}, ` +
+      `node ${machine.node}; paper VGG${depth}, batch ${batch}, ${INPUT.join('x')}`,
+  );
+  let torch = { ok: false, why: '--no-torch' };
+  if (!values['no-torch']) {
+    torch = torchAvailable(values.python);
+    if (!torch.ok)
+      console.log(
+        `note: PyTorch reference skipped: ${values.python} cannot import torch (apt-get install -y python3-torch)`,
+      );
+  }
+  const rows = [];
+  const configs = [];
+  for (const requested of backends) {
+    const init = await initBackend({ prefer: requested === 'auto' ? 'auto' : requested });
+    const backend = tf.getBackend();
+    if (backend === 'cpu') {
+      const cpu = tf.findBackend('cpu');
+      if (cpu != null && 'firstUse' in cpu) cpu.firstUse = false;
+    }
+    const ws = init.backend === 'cpu' ? widths.filter((w) => cpuWidths.includes(w)) : widths;
+    for (const width of ws) {
+      const slow = init.backend === 'cpu';
+      const steps = positiveInt('steps', values.steps, slow ? 2 : 10);
+      const warmup = positiveInt('warmup', values.warmup, slow ? 1 : 2);
+      const threads = backendThreads(init.backend);
+      console.log(
+        `\n[${init.backend}] width ${width}: ${warmup} warm-up + ${steps} timed steps (${threads} thread) ...`,
+      );
+      const bmp = await benchBmp({ depth, width, batch, steps, warmup, profile });
+      console.log(`  bmp ${fmt(bmp.medianMs)} ms/step, ${fmt(bmp.imagesPerSecond)} img/s`);
+      let ref = null;
+      if (torch.ok) {
+        ref = runTorch(values.python, {
+          depth,
+          width,
+          batch,
+          steps: Math.max(steps, 10),
+          warmup: 2,
+          threads,
+        });
+        if (!ref.skipped)
+          console.log(`  PyTorch ${fmt(ref.step_ms_median)} ms/step, ${fmt(ref.images_per_s)} img/s`);
+      }
+      const ratio = ref && !ref.skipped ? round(bmp.imagesPerSecond / ref.images_per_s, 3) : null;
+      configs.push({
+        backend: init.backend,
+        backendReason: init.reason,
+        trainingKernels: init.trainingKernels,
+        width,
+        depth,
+        batch,
+        steps,
+        warmup,
+        bmpThreads: threads,
+        torchThreads: ref && !ref.skipped ? ref.threads : null,
+        bmp,
+        torch: ref ?? { skipped: true, note: torch.why },
+        ratioBmpOverTorch: ratio,
+      });
+      rows.push({
+        backend: init.backend,
+        width: String(width),
+        bmpMs: fmt(bmp.medianMs),
+        bmpIps: fmt(bmp.imagesPerSecond),
+        torchIps: ref && !ref.skipped ? fmt(ref.images_per_s) : 'skipped',
+        ratio: ratio == null ? 'n/a' : ratio.toFixed(3),
+        threads: `${threads} / ${ref && !ref.skipped ? ref.threads : '-'}`,
+      });
+      if (bmp.profile) {
+        const top = Object.entries(bmp.profile.kernels)
+          .slice(0, 10)
+          .map(([n, e]) => `${n} ${e.ms.toFixed(1)}`);
+        console.log(`  profile: ${bmp.profile.totalKernelMs.toFixed(1)} ms in kernels: ${top.join(', ')}`);
+      }
+    }
+  }
+  console.log(
+    `\n${formatTable(
+      [
+        { key: 'backend', label: 'backend', align: 'left' },
+        { key: 'width', label: 'width' },
+        { key: 'bmpMs', label: 'bmp ms/step' },
+        { key: 'bmpIps', label: 'bmp img/s' },
+        { key: 'torchIps', label: 'PyTorch img/s' },
+        { key: 'ratio', label: 'bmp/PyTorch' },
+        { key: 'threads', label: 'threads bmp / PyTorch' },
+      ],
+      rows,
+    )}`,
+  );
+  const result = {
+    benchmark: 'train',
+    machine: { ...machine, loadAverageAfter1m5m15m: machineInfo().loadAverage1m5m15m },
+    torch: torch.ok ? { python: values.python, version: torch.version } : { skipped: true, note: torch.why },
+    optimizer: { name: 'MomentumSGD', ...OPTIMIZER_OPTIONS },
+    configs,
+  };
+  const [file] = writeResults('train', result, values.out);
+  console.log(`\nwrote ${file}`);
+  const leaks = configs.filter((c) => c.bmp.tensorsLeakedOverTimedSteps !== 0);
+  if (leaks.length > 0) {
+    console.error(
+      `tensors leaked during timed steps: ${leaks.map((c) => `${c.backend} w${c.width}`).join(', ')}`,
+    );
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,27 @@
+export {
+  AUTO_ORDER,
+  BACKEND_PACKAGES,
+  type BackendAttempt,
+  type BackendLoader,
+  type BackendName,
+  type BackendPreference,
+  BackendUnavailableError,
+  defaultLoader,
+  detectEnvironment,
+  type Environment,
+  type InitBackendOptions,
+  type InitBackendResult,
+  initBackend,
+  installHint,
+  TFJS_BACKEND_NAMES,
+} from './init-backend';
+export {
+  type KernelMode,
+  registerCpuTrainingKernels,
+  registerWasmTrainingKernels,
+  setTrainingKernelMode,
+  type TrainingKernel,
+  trainingKernelModes,
+} from './training-kernels';
+export { CONV2D_BACKPROP_FILTER, conv2DBackpropFilterViaConv2D } from './wasm/conv2d-backprop-filter';
+export { CONV2D_BACKPROP_INPUT, conv2DBackpropInputViaConv2D } from './wasm/conv2d-backprop-input';

@@ -1,0 +1,210 @@
+// Backend selection with an injected loader, so that nothing depends on tfjs-node, tfjs-node-gpu,
+// webgpu or webgl being installed (they are not, here). Simulated backends register a cpu backend
+// instance under the real backend name ('tensorflow', 'webgpu', 'webgl').
+import { tf } from '@bmp/test-utils';
+import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  AUTO_ORDER,
+  type BackendLoader,
+  type BackendName,
+  BackendUnavailableError,
+  defaultLoader,
+  detectEnvironment,
+  initBackend,
+  TFJS_BACKEND_NAMES,
+} from '../src';
+
+beforeAll(() => {
+  tf.env().set('IS_TEST', true);
+});
+
+afterEach(async () => {
+  for (const name of ['tensorflow', 'webgpu', 'webgl', 'broken']) {
+    if (tf.findBackendFactory(name) != null) tf.removeBackend(name);
+  }
+  await tf.setBackend('cpu');
+});
+
+function notFound(pkg: string): Error {
+  return Object.assign(new Error(`Cannot find package '${pkg}' imported from /x/dist/index.js`), {
+    code: 'ERR_MODULE_NOT_FOUND',
+  });
+}
+
+type Behaviour = 'installed' | 'missing' | 'load-fails' | 'init-fails' | 'registers-nothing';
+
+/** A loader where each backend behaves as told; the real loader for wasm and cpu unless overridden. */
+function fakeLoader(
+  behaviour: Partial<Record<BackendName, Behaviour>>,
+  calls: BackendName[] = [],
+): BackendLoader {
+  return async (name) => {
+    calls.push(name);
+    const b = behaviour[name] ?? (name === 'wasm' || name === 'cpu' ? 'real' : 'missing');
+    const pkg = `@tensorflow/tfjs-${name === 'node' || name === 'node-gpu' ? name : `backend-${name}`}`;
+    const tfjsName = TFJS_BACKEND_NAMES[name];
+    switch (b) {
+      case 'real':
+        return defaultLoader(name);
+      case 'missing':
+        throw notFound(pkg);
+      case 'load-fails':
+        throw new Error('libcudnn.so.8: cannot open shared object file: No such file or directory');
+      case 'init-fails':
+        tf.registerBackend(tfjsName, () => {
+          throw new Error('no adapter');
+        });
+        return;
+      case 'registers-nothing':
+        return;
+      case 'installed':
+        tf.registerBackend(tfjsName, () => new MathBackendCPU());
+        return;
+    }
+  };
+}
+
+describe('auto order', () => {
+  it('node: node-gpu, node, wasm, cpu; browser: webgpu, webgl, wasm, cpu', () => {
+    expect(AUTO_ORDER.node).toEqual(['node-gpu', 'node', 'wasm', 'cpu']);
+    expect(AUTO_ORDER.browser).toEqual(['webgpu', 'webgl', 'wasm', 'cpu']);
+    expect(detectEnvironment()).toBe('node');
+  });
+
+  it('node without the optional backends picks wasm and says why', async () => {
+    const calls: BackendName[] = [];
+    const r = await initBackend({ environment: 'node', loader: fakeLoader({}, calls) });
+    expect(r.backend).toBe('wasm');
+    expect(tf.getBackend()).toBe('wasm');
+    expect(calls).toEqual(['node-gpu', 'node', 'wasm']);
+    expect(r.tried.map((t) => t.name)).toEqual(['node-gpu', 'node', 'wasm']);
+    expect(r.tried[0].error).toMatch(
+      /@tensorflow\/tfjs-node-gpu is not installed: install it with `npm install/,
+    );
+    expect(r.tried[0].error).toMatch(/CUDA Toolkit 11\.2 and cuDNN 8\.1/);
+    expect(r.tried[1].error).toMatch(/@tensorflow\/tfjs-node is not installed/);
+    expect(r.tried[2].error).toBeUndefined();
+    expect(r.reason).toMatch(
+      /auto \(node order node-gpu > node > wasm > cpu\): wasm .*not available: node-gpu, node/,
+    );
+    expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
+  });
+
+  it('the real loader: tfjs-node(-gpu) are not usable here (not installed), so auto picks wasm', async () => {
+    const r = await initBackend();
+    expect(r.backend).toBe('wasm');
+    expect(r.tried[0].error).toMatch(
+      /@tensorflow\/tfjs-node-gpu is (not installed|installed but failed to load)/,
+    );
+    expect(r.tried[1].error).toMatch(
+      /@tensorflow\/tfjs-node is (not installed|installed but failed to load)/,
+    );
+  });
+
+  it('node-gpu first when it loads', async () => {
+    const r = await initBackend({ environment: 'node', loader: fakeLoader({ 'node-gpu': 'installed' }) });
+    expect(r).toMatchObject({
+      backend: 'node-gpu',
+      tfjsBackend: 'tensorflow',
+      tried: [{ name: 'node-gpu' }],
+    });
+    expect(tf.getBackend()).toBe('tensorflow');
+  });
+
+  it('a broken tfjs-node-gpu (CUDA libraries missing) falls through to tfjs-node', async () => {
+    const r = await initBackend({
+      environment: 'node',
+      loader: fakeLoader({ 'node-gpu': 'load-fails', node: 'installed' }),
+    });
+    expect(r.backend).toBe('node');
+    expect(r.tried[0].error).toMatch(/installed but failed to load \(libcudnn\.so\.8: cannot open/);
+  });
+
+  it('browser: webgpu without an adapter falls through to webgl', async () => {
+    const r = await initBackend({
+      environment: 'browser',
+      loader: fakeLoader({ webgpu: 'init-fails', webgl: 'installed' }),
+    });
+    expect(r.backend).toBe('webgl');
+    expect(r.tried[0]).toEqual({ name: 'webgpu', error: expect.stringMatching(/failed to initialise/) });
+  });
+
+  it('browser without webgpu/webgl packages picks wasm', async () => {
+    const r = await initBackend({ environment: 'browser', loader: fakeLoader({}) });
+    expect(r.backend).toBe('wasm');
+    expect(r.tried.map((t) => t.name)).toEqual(['webgpu', 'webgl', 'wasm']);
+  });
+
+  it('cpu when nothing else loads; an error listing every attempt when nothing does', async () => {
+    const r = await initBackend({ environment: 'node', loader: fakeLoader({ wasm: 'load-fails' }) });
+    expect(r.backend).toBe('cpu');
+    const none = fakeLoader({ wasm: 'missing', cpu: 'missing' });
+    const e = await initBackend({ environment: 'node', loader: none }).catch((x) => x);
+    expect(e).toBeInstanceOf(BackendUnavailableError);
+    expect(e.tried.map((t: { name: string }) => t.name)).toEqual(['node-gpu', 'node', 'wasm', 'cpu']);
+    expect(e.message).toMatch(/no backend could be initialised \(tried node-gpu, node, wasm, cpu\)/);
+  });
+});
+
+describe('explicit choice', () => {
+  it('wasm and cpu by name', async () => {
+    expect((await initBackend({ prefer: 'cpu' })).backend).toBe('cpu');
+    expect(tf.getBackend()).toBe('cpu');
+    const r = await initBackend({ prefer: 'wasm' });
+    expect(r).toMatchObject({ backend: 'wasm', reason: 'wasm was asked for', tried: [{ name: 'wasm' }] });
+    expect(tf.getBackend()).toBe('wasm');
+  });
+
+  it('an installed optional backend by name', async () => {
+    const r = await initBackend({ prefer: 'node', loader: fakeLoader({ node: 'installed' }) });
+    expect(r.backend).toBe('node');
+    expect(tf.getBackend()).toBe('tensorflow');
+  });
+
+  it.each([
+    [
+      'node-gpu',
+      /tfjs-node-gpu is not installed: install it with `npm install @tensorflow\/tfjs-node-gpu@4\.22\.0`.*CUDA Toolkit 11\.2 and cuDNN 8\.1/s,
+    ],
+    [
+      'node',
+      /tfjs-node is not installed: install it with `npm install @tensorflow\/tfjs-node@4\.22\.0`.*libtensorflow/s,
+    ],
+    [
+      'webgpu',
+      /tfjs-backend-webgpu is not installed: install it with `npm install @tensorflow\/tfjs-backend-webgpu@4\.22\.0`/,
+    ],
+    ['webgl', /tfjs-backend-webgl is not installed/],
+  ] as const)('missing %s throws how to install it (the real loader)', async (name, message) => {
+    const e = await initBackend({ prefer: name }).catch((x) => x);
+    expect(e).toBeInstanceOf(BackendUnavailableError);
+    expect(e.message).toMatch(new RegExp(`the '${name}' backend is not available`));
+    expect(e.message).toMatch(message);
+    expect(tf.getBackend()).toBe('cpu'); // unchanged
+  });
+
+  it('broken ones: load failure, init failure, no backend registered', async () => {
+    const loadFails = await initBackend({
+      prefer: 'node-gpu',
+      loader: fakeLoader({ 'node-gpu': 'load-fails' }),
+    }).catch((x) => x);
+    expect(loadFails.message).toMatch(/installed but failed to load \(libcudnn.*CUDA Toolkit 11\.2/s);
+    const initFails = await initBackend({
+      prefer: 'webgpu',
+      loader: fakeLoader({ webgpu: 'init-fails' }),
+    }).catch((x) => x);
+    expect(initFails.message).toMatch(/the 'webgpu' backend failed to initialise/);
+    const nothing = await initBackend({
+      prefer: 'node',
+      loader: fakeLoader({ node: 'registers-nothing' }),
+    }).catch((x) => x);
+    expect(nothing.message).toMatch(/registered no 'tensorflow' backend .*two copies of tfjs-core/);
+  });
+
+  it('an unknown name', async () => {
+    await expect(initBackend({ prefer: 'tpu' as never })).rejects.toThrow(
+      /unknown backend 'tpu'; known: auto, node-gpu, node, wasm, cpu, webgpu, webgl/,
+    );
+  });
+});

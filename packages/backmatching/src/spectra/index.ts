@@ -1,0 +1,56 @@
+// Spectral tools for local Hessians (paper section 3): operators, dense and Lanczos eigenvalues,
+// stochastic Lanczos quadrature, Hutchinson traces, condition numbers, Marchenko-Pastur, Remark 1.
+export {
+  type ConditionNumber,
+  type ConditionOptions,
+  conditionFromEigenvalues,
+  conditionFromSingularValues,
+  conditionNumber,
+  singularValues,
+} from './condition';
+export { type DenseSymmetricInput, type SymmetrizeOptions, symmetricData } from './dense';
+export { type SymmetricEigen, symmetricEigen } from './eigendecomposition';
+export { symmetricEigenvalues, type TridiagonalizeOptions, tridiagonalize } from './eigenvalues';
+export { type HutchinsonEstimate, type HutchinsonOptions, hutchinsonTrace } from './hutchinson';
+export { type KsOptions, type KsResult, ksDistance, type LawWithAtom } from './kolmogorov-smirnov';
+export {
+  type LanczosOptions,
+  type LanczosResult,
+  type LanczosRun,
+  type LanczosRunOptions,
+  lanczos,
+  lanczosRun,
+} from './lanczos';
+export {
+  type MarchenkoPasturLaw,
+  type MarchenkoPasturParams,
+  marchenkoPastur,
+  marchenkoPasturForBatchNorm,
+  marchenkoPasturForDense,
+} from './marchenko-pastur';
+export {
+  type CountingOperator,
+  countingOperator,
+  denseOperator,
+  type SymmetricOperator,
+  tfOperator,
+} from './operator';
+export {
+  densityOnGrid,
+  lanczosQuadrature,
+  type Quadrature,
+  type SlqOptions,
+  type SpectralDensityEstimate,
+  slqTrace,
+  stochasticLanczosQuadrature,
+} from './quadrature';
+export {
+  gaussian,
+  gaussianVector,
+  matrixWithSpectrum,
+  mulberry32,
+  rademacherVector,
+  randomOrthogonal,
+} from './random';
+export { type Remark1Check, remark1AsPrinted, remark1Corrected } from './remark1';
+export { type TridiagonalEigen, tridiagonalEigen, tridiagonalEigenvalues } from './tridiagonal';

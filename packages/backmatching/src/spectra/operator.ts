@@ -1,0 +1,103 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * A symmetric linear operator on R^dim known only through its matrix-vector product. Lanczos,
+ * stochastic Lanczos quadrature and Hutchinson take these, so a local Hessian of any size can be
+ * analysed without ever forming it (a 4608 x 4608 float64 matrix is 170 MB; its product is 37 KB).
+ * The local Hessian operators of `../hessians` have the same shape and can be passed directly.
+ */
+export interface SymmetricOperator {
+  readonly dim: number;
+  /** A v. Must not modify `v`; may return a fresh array or one it owns until the next call. */
+  apply(v: Float64Array): Float64Array;
+  /** Name for reports and error messages. */
+  readonly label?: string;
+}
+
+/** An operator that counts its products, so that tests and reports can state the cost of a method. */
+export interface CountingOperator extends SymmetricOperator {
+  /** Products computed so far. */
+  readonly count: number;
+  reset(): void;
+}
+
+export function countingOperator(op: SymmetricOperator): CountingOperator {
+  let count = 0;
+  return {
+    dim: op.dim,
+    label: op.label,
+    get count() {
+      return count;
+    },
+    reset() {
+      count = 0;
+    },
+    apply(v) {
+      count++;
+      return op.apply(v);
+    },
+  };
+}
+
+/** A dense symmetric matrix (row-major, `dim * dim` entries) as an operator, for tests and small blocks. */
+export function denseOperator(data: ArrayLike<number>, dim: number, label?: string): SymmetricOperator {
+  if (data.length !== dim * dim) throw new Error(`denseOperator: ${data.length} entries for dim ${dim}`);
+  const a = Float64Array.from(data);
+  return {
+    dim,
+    label,
+    apply(v) {
+      const out = new Float64Array(dim);
+      for (let i = 0; i < dim; i++) {
+        let s = 0;
+        const row = i * dim;
+        for (let j = 0; j < dim; j++) s += a[row + j] * v[j];
+        out[i] = s;
+      }
+      return out;
+    },
+  };
+}
+
+/**
+ * Adapts a tfjs matrix-vector product (a Hessian- or Gauss-Newton-vector product by autodiff, a conv and
+ * its transpose, ...) to a `SymmetricOperator`. The vector goes to tfjs as float32 (the precision of the
+ * model), the result comes back as float64 for the Lanczos recurrences. Every tensor made inside `fn` is
+ * disposed, and each call checks that `tf.memory().numTensors` is unchanged afterwards, so a leaking `fn`
+ * fails on its first product instead of exhausting memory after thousands.
+ */
+export function tfOperator(
+  dim: number,
+  fn: (v: tf.Tensor1D) => tf.Tensor1D,
+  label?: string,
+): SymmetricOperator {
+  return {
+    dim,
+    label,
+    apply(v) {
+      if (v.length !== dim)
+        throw new Error(`tfOperator${label ? ` ${label}` : ''}: got ${v.length}, dim ${dim}`);
+      const before = tf.memory().numTensors;
+      const out = tf.tidy(() => {
+        const result = fn(tf.tensor1d(Float32Array.from(v), 'float32'));
+        if (result.size !== dim)
+          throw new Error(`tfOperator: product has ${result.size} entries, dim ${dim}`);
+        return result;
+      });
+      let values: Float64Array;
+      try {
+        values = Float64Array.from(out.dataSync());
+      } finally {
+        out.dispose();
+      }
+      const after = tf.memory().numTensors;
+      if (after !== before) {
+        throw new Error(
+          `tfOperator${label ? ` ${label}` : ''}: ${after - before} tensor(s) leaked by one product (` +
+            `${before} before, ${after} after); keep variables and inputs created outside the product`,
+        );
+      }
+      return values;
+    },
+  };
+}
