@@ -24,6 +24,7 @@
 //   64 here, ~35x its Conv2D), which would make the share meaningless and the run far too long; the
 //   same Conv2D-based filter gradient is used there (--stock-cpu-filter-grad restores the stock one).
 // - Warm-up is at least one step: the first step creates the momentum slots (numTensors grows once).
+
 import os from 'node:os';
 import { setTrainingKernelMode } from '@bmp/backends';
 import { MomentumSGD, ScaleAmendedSGD } from '@bmp/optimizer';
@@ -31,6 +32,7 @@ import { buildPaperVGG, countWeights, VGG13_WIDTH1_WEIGHTS } from './lib/paper-v
 import { machineInfo, writeResults } from './lib/results.mjs';
 import { formatTable, median, round, summarize } from './lib/stats.mjs';
 import { BACKENDS, tf, useBackend } from './lib/tf.mjs';
+import { timedStep } from './lib/timed-step.mjs';
 
 export const description =
   'ScaleAmendedSGD vs MomentumSGD step time on paper-VGG13 weights (9.4M), and the extra time as a share ' +
@@ -206,16 +208,13 @@ async function benchTraining(backend, { steps, warmup, profile }) {
   );
   const probe = smallest(model.variables);
   const losses = [];
-  const step = () => {
-    const t0 = performance.now();
-    const { value, grads } = tf.variableGrads(() => model.lossFn(x, y), model.variables);
-    opt.applyGradients(grads);
-    probe.dataSync();
-    const ms = performance.now() - t0;
-    losses.push(value.dataSync()[0]);
-    tf.dispose([value, ...Object.values(grads)]);
-    return ms;
-  };
+  const step = timedStep({
+    loss: () => model.lossFn(x, y),
+    variables: model.variables,
+    optimizer: opt,
+    probe,
+    losses,
+  });
   for (let i = 0; i < warmup; i++) step();
   const memory = {};
   const times = [];

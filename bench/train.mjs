@@ -18,6 +18,7 @@
 //   Node). Skipped with a note when torch cannot be imported (apt-get install -y python3-torch).
 //   bmp and PyTorch runs alternate per configuration, so slow drifts of machine load hit both.
 // - Profile: tf.profile of one more step per configuration: kernel time by kernel name.
+
 import { spawnSync } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +28,7 @@ import { MomentumSGD } from '@bmp/optimizer';
 import { machineInfo, writeResults } from './lib/results.mjs';
 import { formatTable, round, summarize } from './lib/stats.mjs';
 import { tf } from './lib/tf.mjs';
+import { timedStep } from './lib/timed-step.mjs';
 
 export const description =
   'Training step (forward + backward + MomentumSGD) of paper VGG13 (@bmp/models), batch 64, 32x32x3, ' +
@@ -123,16 +125,7 @@ async function benchBmp({ depth, width, batch, steps, warmup, profile }) {
     return tf.neg(tf.mean(tf.sum(tf.mul(labels, logProbs), 1)));
   };
   const losses = [];
-  const step = () => {
-    const t0 = performance.now();
-    const { value, grads } = tf.variableGrads(loss, variables);
-    opt.applyGradients(grads);
-    probe.dataSync();
-    const ms = performance.now() - t0;
-    losses.push(value.dataSync()[0]);
-    tf.dispose([value, ...Object.values(grads)]);
-    return ms;
-  };
+  const step = timedStep({ loss: loss, variables: variables, optimizer: opt, probe, losses });
   for (let i = 0; i < warmup; i++) step();
   const before = tf.memory().numTensors;
   const times = [];
