@@ -1,0 +1,82 @@
+import { epochRecords, runIdentity } from '@bmp/runlog';
+import { el, fmt } from '../dom';
+import { state } from '../state';
+import { emptyState, problemsPanel } from './common';
+
+/** The runs list: one row per run, with its identity, final test error and links to its pages. */
+export function runsPage(root: HTMLElement): void {
+  root.append(el('h2', {}, 'Runs'));
+  const empty = emptyState();
+  if (empty) {
+    root.append(empty);
+    return;
+  }
+  const rows = state.runs.map((run) => {
+    const id = runIdentity(run);
+    const epochs = epochRecords(run.records);
+    const last = epochs.at(-1);
+    const box = el('input', { type: 'checkbox', 'data-run': run.name });
+    box.checked = state.selected.has(run.name);
+    box.addEventListener('change', () => {
+      if (box.checked) state.selected.add(run.name);
+      else state.selected.delete(run.name);
+    });
+    const enc = encodeURIComponent(run.name);
+    const hasScales = run.records.some((r) => r.type !== 'event' && (r.scales?.length ?? 0) > 0);
+    return el(
+      'tr',
+      { 'data-testid': 'run-row' },
+      el('td', {}, box),
+      el('td', {}, el('span', { class: 'swatch', style: `background:${state.colors.get(run.name)}` })),
+      el('td', {}, run.name),
+      el('td', {}, id.compareId ?? '-'),
+      el('td', {}, id.optimizer ?? '-'),
+      el('td', {}, id.seed === null ? '-' : id.seed),
+      el(
+        'td',
+        {},
+        run.config ? `${run.config.model.name} / ${run.config.dataset.name}` : (run.configProblem ?? '-'),
+      ),
+      el('td', {}, epochs.length),
+      el('td', {}, last ? `${fmt(last.testError * 100)}%` : '-'),
+      el(
+        'td',
+        {},
+        hasScales ? el('a', { href: `#/scales?run=${enc}` }, 'scales') : null,
+        ' ',
+        run.files.includes('analysis.json') ? el('a', { href: `#/spectra?run=${enc}` }, 'spectra') : null,
+      ),
+    );
+  });
+  root.append(
+    el('p', { class: 'note' }, `Source: ${state.listing?.label}. Ticked runs are drawn on the curves page.`),
+    el('p', {}, el('a', { href: '#/curves' }, 'curves of the ticked runs')),
+    el(
+      'table',
+      { 'data-testid': 'runs-table' },
+      el(
+        'thead',
+        {},
+        el(
+          'tr',
+          {},
+          ...[
+            '',
+            '',
+            'run',
+            'comparison',
+            'optimizer',
+            'seed',
+            'model / data',
+            'epochs',
+            'final test error',
+            '',
+          ].map((h) => el('th', {}, h)),
+        ),
+      ),
+      el('tbody', {}, ...rows),
+    ),
+  );
+  const problems = problemsPanel();
+  if (problems) root.append(problems);
+}
