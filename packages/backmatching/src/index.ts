@@ -35,6 +35,7 @@ export {
   type SubSolverChoice,
   type SubStepReport,
 } from './backmatching/procedure';
+export * from './claims';
 export {
   type ConvGeometry,
   convBnHW,
@@ -62,6 +63,5 @@ export {
   localHessianMatrix,
   localHessianOperator,
 } from './hessians/local-hessian';
-export { type ExplicitMatrix, operatorToMatrix } from './hessians/symmetric-operator';
 export { operatorTrace, type TraceEstimate, type TraceOptions } from './hessians/trace';
 export * from './spectra';

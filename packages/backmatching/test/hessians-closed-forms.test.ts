@@ -15,7 +15,7 @@ import {
   residualGaussNewtonZ,
 } from '../src/hessians/closed-forms';
 import { localHessianMatrix, localHessianOperator } from '../src/hessians/local-hessian';
-import type { ExplicitMatrix } from '../src/hessians/symmetric-operator';
+import type { ExplicitMatrix } from '../src/spectra/operator';
 
 beforeAll(useCpuBackend);
 

@@ -1,13 +1,7 @@
 import { Matrix } from 'ml-matrix';
 import { describe, expect, it } from 'vitest';
-import {
-  conditionNumber,
-  gaussian,
-  mulberry32,
-  randomOrthogonal,
-  remark1AsPrinted,
-  remark1Corrected,
-} from '../src/spectra';
+import { randomRemark1Case } from '../src/claims';
+import { gaussian, mulberry32, randomOrthogonal, remark1AsPrinted, remark1Corrected } from '../src/spectra';
 
 describe('Remark 1 as printed', () => {
   it('is refuted by A = diag(-0.89, -0.70), s = 0.1: assumptions hold, conclusion fails', () => {
@@ -34,40 +28,8 @@ describe('Remark 1 as printed', () => {
   });
 });
 
-/**
- * Random A of size 2..8 in four structures, with singular values log-uniform over several decades and a
- * top singular value sigma_max drawn in (0, 0.99); a = sigma_max * (1 + u / 10) clipped below 1.
- */
-function randomCase(rand: () => number, g: () => number, index: number) {
-  const n = 2 + (index % 7);
-  const structure = (['symmetric', 'nonsymmetric', 'near-singular', 'gaussian'] as const)[index % 4];
-  const top = 0.99 * rand();
-  const decades = 1 + 5 * rand();
-  const sigma = Array.from({ length: n }, (_, i) => (i === 0 ? top : top * 10 ** (-decades * rand())));
-  // Kept by the default rank tolerance (n eps sigma_max < 2e-15 sigma_max): C(A) ~ 1e13.
-  if (structure === 'near-singular') sigma[n - 1] = top * 1e-13;
-  let a: Matrix;
-  if (structure === 'gaussian') {
-    a = new Matrix(n, n);
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) a.set(i, j, g());
-    a = a.mul(top / conditionNumber(a).sigmaMax);
-  } else {
-    const u = randomOrthogonal(n, rand);
-    const v = structure === 'symmetric' ? u : randomOrthogonal(n, rand);
-    // Symmetric: eigenvalues +-sigma with random signs (negative ones are what breaks the printed remark).
-    const signs = sigma.map(() => (structure === 'symmetric' && rand() < 0.5 ? -1 : 1));
-    a = new Matrix(n, n);
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < n; j++) {
-        let s = 0;
-        for (let k = 0; k < n; k++) s += u[i * n + k] * signs[k] * sigma[k] * v[j * n + k];
-        a.set(i, j, s);
-      }
-    }
-  }
-  const aBound = Math.min(0.995, conditionNumber(a).sigmaMax * (1 + rand() / 10));
-  return { a, aBound, structure };
-}
+// Random A in four structures: the generator the claims report uses (src/claims/remark1.ts).
+const randomCase = randomRemark1Case;
 
 describe('Remark 1 corrected: sigma_max(A) <= a < 1 and C(A) > (1 + a)/(1 - a) imply C(I + A) < C(A)', () => {
   it('holds on 2000 random matrices (fixed seed), with C(I + A) <= (1 + a)/(1 - a) whenever a) holds', () => {

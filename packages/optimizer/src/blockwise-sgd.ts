@@ -177,6 +177,8 @@ export abstract class BlockwiseSGD extends tf.Optimizer {
   /**
    * `[iter, <variable>/momentum..., <variable>/momentum_unit...]`: the buffer u and, for scaled
    * variables, its unit (v = unit * u). Restoring them with setWeights continues a run bit for bit.
+   * `iter` is a new tensor (the caller disposes it); like tfjs's own optimizers, the buffers are the
+   * live ones: read them before the next step and do not dispose them.
    */
   override async getWeights(): Promise<NamedTensor[]> {
     return [await this.saveIterations(), ...this.slots.toWeights()];

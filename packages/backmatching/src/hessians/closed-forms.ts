@@ -1,6 +1,7 @@
 import type { Padding, Strides } from '@bmp/hessian';
 import { convPadding, pair } from '../backmatching/ops';
-import type { ExplicitMatrix } from './symmetric-operator';
+import type { ExplicitMatrix } from '../spectra/operator';
+import { gram } from './gram';
 
 /**
  * Closed forms of the local Hessians (section 3) with the batch-mean normalisation
@@ -29,21 +30,6 @@ function identity(n: number, scale = 1): Float64Array {
   const a = new Float64Array(n * n);
   for (let i = 0; i < n; i++) a[i * n + i] = scale;
   return a;
-}
-
-/** A^T D A for A `rows x cols` (row-major) and a diagonal weight per row (default 1). */
-function gram(a: ArrayLike<number>, rows: number, cols: number, rowWeight?: ArrayLike<number>): Float64Array {
-  const g = new Float64Array(cols * cols);
-  for (let r = 0; r < rows; r++) {
-    const w = rowWeight == null ? 1 : rowWeight[r];
-    const base = r * cols;
-    for (let i = 0; i < cols; i++) {
-      const ai = a[base + i] * w;
-      if (ai === 0) continue;
-      for (let j = 0; j < cols; j++) g[i * cols + j] += ai * a[base + j];
-    }
-  }
-  return g;
 }
 
 /** Biased variance over the rows of column c of `y` (`rows x cols`), the statistic of BN (eq. 16). */

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { hvp, jvp, unflatten, vjp } from '../backmatching/autodiff';
 import { applyBlock, type ChainBlock } from '../backmatching/chain';
 import { blockLoss, type TopLoss } from '../backmatching/losses';
-import { type ExplicitMatrix, operatorToMatrix, type SymmetricOperator } from './symmetric-operator';
+import { type ExplicitMatrix, operatorToMatrix, type SymmetricOperator } from '../spectra/operator';
 
 /**
  * The local Hessians of eq. (6) of one block's back-matching loss (eq. 5, batch-mean normalisation):

@@ -32,6 +32,8 @@ export {
   type CountingOperator,
   countingOperator,
   denseOperator,
+  type ExplicitMatrix,
+  operatorToMatrix,
   type SymmetricOperator,
   tfOperator,
 } from './operator';
@@ -46,6 +48,7 @@ export {
 } from './quadrature';
 export {
   gaussian,
+  gaussianMatrix,
   gaussianVector,
   matrixWithSpectrum,
   mulberry32,

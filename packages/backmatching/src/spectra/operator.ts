@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
  * A symmetric linear operator on R^dim known only through its matrix-vector product. Lanczos,
  * stochastic Lanczos quadrature and Hutchinson take these, so a local Hessian of any size can be
  * analysed without ever forming it (a 4608 x 4608 float64 matrix is 170 MB; its product is 37 KB).
- * The local Hessian operators of `../hessians` have the same shape and can be passed directly.
+ * This is the package's one operator type: the local Hessian operators of `../hessians` extend it.
  */
 export interface SymmetricOperator {
   readonly dim: number;
@@ -12,6 +12,26 @@ export interface SymmetricOperator {
   apply(v: Float64Array): Float64Array;
   /** Name for reports and error messages. */
   readonly label?: string;
+}
+
+/** A dense symmetric matrix, row-major (`dim * dim` entries): an operator made explicit, or a closed form. */
+export interface ExplicitMatrix {
+  dim: number;
+  data: Float64Array;
+}
+
+/** The explicit matrix of an operator, one product per column (dim products; for small operators). */
+export function operatorToMatrix(op: SymmetricOperator): ExplicitMatrix {
+  const n = op.dim;
+  const data = new Float64Array(n * n);
+  const e = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
+    e.fill(0);
+    e[j] = 1;
+    const col = op.apply(e);
+    for (let i = 0; i < n; i++) data[i * n + j] = col[i];
+  }
+  return { dim: n, data };
 }
 
 /** An operator that counts its products, so that tests and reports can state the cost of a method. */

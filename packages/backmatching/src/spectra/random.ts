@@ -26,6 +26,13 @@ export function gaussian(rand: () => number): () => number {
   };
 }
 
+/** A rows x cols row-major matrix of i.i.d. N(0, variance) entries from `seed`. */
+export function gaussianMatrix(rows: number, cols: number, variance: number, seed: number): Float64Array {
+  const g = gaussian(mulberry32(seed));
+  const sd = Math.sqrt(variance);
+  return Float64Array.from({ length: rows * cols }, () => sd * g());
+}
+
 /** A Rademacher vector (entries +-1 with probability 1/2), the probe of Hutchinson and SLQ. */
 export function rademacherVector(n: number, rand: () => number): Float64Array {
   const v = new Float64Array(n);
