@@ -1,3 +1,4 @@
+export { type AnalyzeOptions, type AnalyzeProgress, analyze } from './analyze';
 export { type CompareOptions, type CompareResult, compare, formatTable, type SummaryRow } from './compare';
 export {
   DEFAULTS,

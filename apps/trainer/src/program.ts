@@ -1,8 +1,18 @@
 /** bmp-train: the command line (parsing, commands, exit codes). `cli.ts` runs it. */
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { type CompareResult, compare, compareInProcesses, formatTable, plannedRun } from './compare';
+import type { AnalyzeProgress } from './analyze';
+import {
+  type CompareResult,
+  compare,
+  compareInProcesses,
+  formatTable,
+  overridableSettings,
+  plannedRun,
+  resumeCompare,
+} from './compare';
 import {
   AUGMENTS,
   BACKEND_CHOICES,
@@ -288,7 +298,12 @@ async function trainAction(this: Command, opts: Opts): Promise<void> {
       if (!opts.compareDir || !opts.compareRun)
         throw new UsageError('--compare-dir and --compare-run go together');
       const { plan, run } = await plannedRun(String(opts.compareDir), String(opts.compareRun));
-      result = await train({ settings: run.settings, compareId: plan.compareId, reporter, signal });
+      const runDir = join(String(opts.compareDir), run.runName);
+      // compare --resume: continue the run from its checkpoint when it has started, else start it
+      result =
+        opts.compareResume && existsSync(join(runDir, 'config.json'))
+          ? await train({ resume: runDir, settings: overridableSettings(run.settings), reporter, signal })
+          : await train({ settings: run.settings, compareId: plan.compareId, reporter, signal });
     } else {
       const explicit = explicitSettings(this, opts);
       if (opts.resume) {
@@ -341,10 +356,26 @@ async function compareAction(this: Command, opts: Opts): Promise<void> {
   const runs =
     (seeds?.length ?? 1) * ((opts.lrSgd as number[] | undefined)?.length ?? 1) +
     (seeds?.length ?? 1) * ((opts.lrScaleAmended as number[] | undefined)?.length ?? 1);
-  const jobs = (opts.jobs as number | undefined) ?? Math.min(2, availableParallelism(), runs);
+  let jobs = (opts.jobs as number | undefined) ?? Math.min(2, availableParallelism(), runs);
   let result: CompareResult;
   try {
-    if (jobs > 1) {
+    if (opts.resume) {
+      for (const flag of ['lrSgd', 'lrScaleAmended', 'seeds', 'preset'])
+        if (opts[flag] !== undefined)
+          throw new UsageError(
+            `compare --resume: --${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} cannot change a stored comparison`,
+          );
+      if (opts.jobs === undefined) jobs = Math.min(2, availableParallelism());
+      result = await resumeCompare({
+        dir: String(opts.resume),
+        settings: explicit,
+        reporter,
+        signal,
+        jobs,
+        cli: process.argv[1],
+        execArgv: process.execArgv,
+      });
+    } else if (jobs > 1) {
       result = await compareInProcesses({
         ...common,
         jobs,
@@ -378,7 +409,7 @@ async function compareAction(this: Command, opts: Opts): Promise<void> {
     );
     if (result.status !== 'completed')
       out.push(
-        `status: ${result.status}${result.status === 'interrupted' ? ` (continue a run with: bmp-train train --resume ${result.dir}/<run>)` : ''}`,
+        `status: ${result.status}${result.status === 'interrupted' ? ` (continue with: bmp-train compare --resume ${result.dir})` : ''}`,
       );
     process.stdout.write(`${out.join('\n')}\n`);
   }
@@ -397,10 +428,52 @@ async function compareAction(this: Command, opts: Opts): Promise<void> {
           : EXIT.interrupted;
 }
 
+async function analyzeAction(runDir: string, opts: Opts): Promise<void> {
+  const json = Boolean(opts.json);
+  const line = (e: AnalyzeProgress): string => {
+    switch (e.type) {
+      case 'start':
+        return `analyze ${e.runDir}: checkpoint ${e.checkpoint}, ${e.blocks.length} block(s), batch of ${e.batchSize}, backend ${e.backend}`;
+      case 'block':
+        return `[${e.index + 1}/${e.count}] ${e.name}: ${e.summary} (${e.seconds.toFixed(1)} s)`;
+      case 'claims':
+        return `claims: ${e.text}`;
+      case 'done':
+        return `analysis written to ${e.out} (${e.seconds.toFixed(1)} s)`;
+    }
+  };
+  // loaded on demand: train and compare do not need @bmp/backmatching
+  const { analyze } = await import('./analyze');
+  const { report, out } = await analyze({
+    runDir,
+    checkpoint: opts.checkpoint as string | undefined,
+    out: opts.out as string | undefined,
+    batchSize: opts.batchSize as number | undefined,
+    seed: opts.seed as number | undefined,
+    maxDenseDim: opts.maxDenseDim as number | undefined,
+    lanczosK: opts.lanczosK as number | undefined,
+    lanczosSteps: opts.lanczosSteps as number | undefined,
+    traceProbes: opts.traceProbes as number | undefined,
+    blocks: opts.blocks as string[] | undefined,
+    claims: opts.claims as boolean,
+    backend: opts.backend as TrainSettings['backend'] | undefined,
+    onProgress: (e) => process.stdout.write(`${json ? JSON.stringify(e) : line(e)}\n`),
+  });
+  if (!json) {
+    const failed = report.claims.filter((c) => !c.passed);
+    if (report.claims.length > 0)
+      process.stdout.write(
+        `paper claims: ${report.claims.length - failed.length}/${report.claims.length} passed${failed.length ? ` (failed: ${failed.map((c) => c.name).join(', ')})` : ''}\n`,
+      );
+    process.stdout.write(`report: ${out}\n`);
+  }
+}
+
 export interface ProgramHooks {
   /** Replace the actions (tests: parse only). */
   train?: (cmd: Command, opts: Opts, explicit: Partial<TrainSettings>) => void | Promise<void>;
   compare?: (cmd: Command, opts: Opts, explicit: Partial<TrainSettings>) => void | Promise<void>;
+  analyze?: (runDir: string, opts: Opts) => void | Promise<void>;
   writeOut?: (s: string) => void;
   writeErr?: (s: string) => void;
 }
@@ -436,6 +509,7 @@ export function buildProgram(hooks: ProgramHooks = {}): Command {
     )
     .addOption(new Option('--compare-dir <dir>').hideHelp())
     .addOption(new Option('--compare-run <name>').hideHelp())
+    .addOption(new Option('--compare-resume').hideHelp())
     .action(
       hooks.train
         ? async function (this: Command, opts: Opts) {
@@ -470,6 +544,10 @@ export function buildProgram(hooks: ProgramHooks = {}): Command {
       'runs at once, each in its own process (default: 2 on 2+ cores; 1 runs in this process)',
       positiveInt,
     )
+    .option(
+      '--resume <compare-dir>',
+      'continue an interrupted comparison: finished runs are skipped, the others resume from their checkpoint or start (flags such as a larger --epochs apply to every run)',
+    )
     .action(
       hooks.compare
         ? async function (this: Command, opts: Opts) {
@@ -478,6 +556,47 @@ export function buildProgram(hooks: ProgramHooks = {}): Command {
         : compareAction,
     );
   compareCmd.addHelpText('after', presetHelp());
+
+  program
+    .command('analyze')
+    .description(
+      "local Hessians of a run's checkpoint, block by block: spectra, condition numbers, Marchenko-Pastur, eq. (24) scalars (writes analysis.json)",
+    )
+    .helpOption('-h, --help', 'show the flags of analyze')
+    .argument('<run-dir>', 'a run directory (with config.json and checkpoints/)')
+    .option('--checkpoint <dir>', 'checkpoint directory to analyse (default: the latest of the run)')
+    .option('--out <file>', 'report file (default <run-dir>/analysis.json)')
+    .option('--batch-size <n>', 'images of the analysed batch of training data (default 16)', positiveInt)
+    .option('--seed <n>', 'picks the batch; seeds Lanczos and Hutchinson (default 0)', integer)
+    .option(
+      '--max-dense-dim <n>',
+      'every eigenvalue up to this dimension, Lanczos extreme eigenvalues above (default 1024)',
+      positiveInt,
+    )
+    .option('--lanczos-k <n>', 'Lanczos: eigenvalues at each end (default 3)', positiveInt)
+    .option('--lanczos-steps <n>', 'Lanczos: most products (default 80)', positiveInt)
+    .option(
+      '--trace-probes <n>',
+      'Hutchinson probes for trace/dim above --max-dense-dim (default 16)',
+      positiveInt,
+    )
+    .option('--blocks <names>', 'comma-separated block names (default: every block)', (v: string) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== ''),
+    )
+    .option('--no-claims', "skip the paper's claims checks (runPaperClaims of @bmp/backmatching)")
+    .addOption(
+      new Option(
+        '--backend <name>',
+        'tfjs backend (default cpu; the forward pass is checked against the model)',
+      ).choices(BACKEND_CHOICES),
+    )
+    .option('--json', 'progress as JSON lines on stdout')
+    .action(
+      hooks.analyze ? async (runDir: string, opts: Opts) => hooks.analyze!(runDir, opts) : analyzeAction,
+    );
 
   program
     .command('presets')
@@ -507,6 +626,11 @@ export async function main(argv = process.argv): Promise<void> {
     if (typeof err.code === 'string' && err.code.startsWith('commander.')) {
       // commander has printed the message (help and version exit 0)
       process.exitCode = err.exitCode === 0 ? 0 : EXIT.usage;
+      return;
+    }
+    if ((e as Error).name === 'AnalyzeError') {
+      process.stderr.write(`error: ${(e as Error).message}\n`);
+      process.exitCode = EXIT.error;
       return;
     }
     if (e instanceof UsageError || (e as Error).name === 'UsageError') {

@@ -10,6 +10,7 @@ import {
   writeCheckpoint,
 } from './checkpoint';
 import type { TrainSettings } from './config';
+import { UsageError } from './config';
 import type { BatchSource } from './data';
 import { loadModelBytes, serializeModel, type TrainableModel, weightsHash } from './model';
 import type { Reporter } from './progress';
@@ -117,7 +118,11 @@ export async function evaluate(
   model: TrainableModel,
   source: BatchSource,
   numClasses: number,
+  what = 'test set',
 ): Promise<{ loss: number; accuracy: number; count: number }> {
+  // Every epoch record carries the test loss and error (@bmp/runlog's schema; the viewer plots them):
+  // an empty set would give a made-up 100% error, so it is an error.
+  if (source.count === 0) throw new Error(`the ${what} is empty: no images to evaluate`);
   let lossSum = 0;
   let correct = 0;
   let count = 0;
@@ -131,7 +136,8 @@ export async function evaluate(
     count += size;
     tf.dispose([l, c, xs, ys]);
   }
-  return { loss: lossSum / Math.max(1, count), accuracy: correct / Math.max(1, count), count };
+  if (count === 0) throw new Error(`the ${what} gave no batches: no images to evaluate`);
+  return { loss: lossSum / count, accuracy: correct / count, count };
 }
 
 function scalesOf(opt: Optimizer, prefix: string): BlockScaleRecord[] | undefined {
@@ -169,6 +175,8 @@ export async function runTraining(inp: RunInputs): Promise<RunResult> {
   const run = runName;
   const configFile = join(runDir, 'config.json');
   const metricsFile = join(runDir, 'metrics.jsonl');
+  if (inp.test.count === 0)
+    throw new UsageError(`${runName}: the test set is empty (every epoch reports test loss and error)`);
   await fs.mkdir(runDir, { recursive: true });
 
   let initWeightsHash: string;
@@ -461,7 +469,7 @@ export async function runTraining(inp: RunInputs): Promise<RunResult> {
       }
     }
 
-    const val = inp.val ? await evaluate(model, inp.val, inp.numClasses) : null;
+    const val = inp.val ? await evaluate(model, inp.val, inp.numClasses, 'validation set') : null;
     const test = await evaluate(model, inp.test, inp.numClasses);
     const trainLoss = acc.lossSum / Math.max(1, acc.seen);
     const record: EpochRecord = {

@@ -164,6 +164,10 @@ export async function prepareRun(
     const d = options.data;
     const model = options.model ? asTrainable(options.model) : null;
     if (!model) throw new UsageError('train(): with your own data, pass your own model too');
+    if (d.test == null)
+      throw new UsageError(
+        'train(): data.test is required: every epoch record has the test loss and error (the comparison is about test error)',
+      );
     meta.data = 'user data';
     return {
       backend,
