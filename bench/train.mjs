@@ -5,8 +5,9 @@
 //
 // Method
 // - Network: paperVgg({ depth: 13, widthMultiplier: w, numClasses: 10, inputShape: [32, 32, 3] }) from
-//   @bmp/models, in training mode (BN on batch statistics, running statistics updated). Batch 64 of
-//   random N(0, 1) input with fixed random labels; loss: mean softmax cross-entropy from plain ops.
+//   @bmp/models, in training mode (BN on batch statistics, running statistics updated; by default
+//   with `fusedBatchNorm`, one op with a hand-written gradient; --composed-bn for the composed ops).
+//   Batch 64 of random N(0, 1) input with fixed random labels; loss: mean softmax cross-entropy.
 // - Step: tf.variableGrads of the loss + MomentumSGD (lr 0.1, momentum 0.9, weight decay 0.005) from
 //   @bmp/optimizer, then dataSync() of the smallest updated variable so that the clock stops only when
 //   the work is done. Median over `--steps` timed steps after `--warmup` steps; all times in the JSON.
@@ -14,8 +15,9 @@
 //   the first that loads), with the @bmp/backends training kernels; 'cpu' is the pure-JS backend
 //   (with the Conv2D-based filter gradient), for contrast.
 // - PyTorch: bench/torch_train_reference.py (same network, same batch, SGD momentum 0.9, weight decay
-//   0.005) run with /usr/bin/python3 and --threads equal to the threads bmp used (wasm and cpu: 1 in
-//   Node). Skipped with a note when torch cannot be imported (apt-get install -y python3-torch).
+//   0.005) run with /usr/bin/python3 and --threads equal to the threads bmp used (wasm: its XNNPACK
+//   threads, --threads, default 1; cpu: 1).
+//   Skipped with a note when torch cannot be imported (apt-get install -y python3-torch).
 //   bmp and PyTorch runs alternate per configuration, so slow drifts of machine load hit both.
 // - Profile: tf.profile of one more step per configuration: kernel time by kernel name.
 
@@ -45,6 +47,14 @@ export const options = {
   batch: { type: 'string', default: '64', help: 'batch size' },
   steps: { type: 'string', help: 'timed steps (default 10; cpu 2)' },
   warmup: { type: 'string', help: 'untimed steps first (default 2; cpu 1)' },
+  threads: {
+    type: 'string',
+    help: "wasm XNNPACK threads (default 1; 2-4 start tfjs' threaded build, see @bmp/backends)",
+  },
+  'composed-bn': {
+    type: 'boolean',
+    help: "batch norm from composed ops (default: @bmp/models' fusedBatchNorm, one op with its gradient)",
+  },
   'cpu-widths': { type: 'string', default: '0.25', help: 'widths run on the cpu backend (slow)' },
   'no-torch': { type: 'boolean', help: 'skip the PyTorch reference' },
   python: { type: 'string', default: '/usr/bin/python3', help: 'python with torch' },
@@ -84,7 +94,7 @@ function widthOf(s) {
   return w;
 }
 
-/** Threads the current tfjs backend computes with (wasm and cpu run one thread in Node). */
+/** Threads the current tfjs backend computes with (wasm: XNNPACK's thread count; cpu: 1). */
 function backendThreads(name) {
   if (name === 'wasm') {
     const b = tf.findBackend('wasm');
@@ -110,7 +120,7 @@ async function kernelBreakdown(fn) {
   };
 }
 
-async function benchBmp({ depth, width, batch, steps, warmup, profile }) {
+async function benchBmp({ depth, width, batch, steps, warmup, profile, fusedBatchNorm }) {
   const model = paperVgg({ depth, widthMultiplier: width, numClasses: CLASSES, inputShape: INPUT, seed: 1 });
   const opt = new MomentumSGD({ ...OPTIMIZER_OPTIONS, blocks: model.blocks });
   const x = tf.randomNormal([batch, ...INPUT], 0, 1, 'float32', 3);
@@ -120,7 +130,7 @@ async function benchBmp({ depth, width, batch, steps, warmup, profile }) {
   const variables = [...model.trainableVariables];
   const probe = variables.reduce((a, b) => (b.size < a.size ? b : a));
   const loss = () => {
-    const logits = model.apply(x, { training: true });
+    const logits = model.apply(x, { training: true, fusedBatchNorm });
     const logProbs = tf.sub(logits, tf.logSumExp(logits, 1, true));
     return tf.neg(tf.mean(tf.sum(tf.mul(labels, logProbs), 1)));
   };
@@ -180,6 +190,7 @@ export async function run(values) {
   const depth = positiveInt('depth', values.depth, 13);
   const batch = positiveInt('batch', values.batch, 64);
   const profile = !values['no-profile'];
+  const fusedBatchNorm = !values['composed-bn'];
   const machine = machineInfo();
   console.log(
     `train benchmark: ${machine.cpuModel}, ${machine.cores} cores, load ${machine.loadAverage1m5m15m.join(' ')}, ` +
@@ -196,7 +207,9 @@ export async function run(values) {
   const rows = [];
   const configs = [];
   for (const requested of backends) {
-    const init = await initBackend({ prefer: requested === 'auto' ? 'auto' : requested });
+    const threadsOption = values.threads == null ? {} : { threads: positiveInt('threads', values.threads) };
+    const init = await initBackend({ prefer: requested === 'auto' ? 'auto' : requested, ...threadsOption });
+    if (init.threadsNote) console.log(`note: ${init.threadsNote}`);
     const backend = tf.getBackend();
     if (backend === 'cpu') {
       const cpu = tf.findBackend('cpu');
@@ -209,9 +222,9 @@ export async function run(values) {
       const warmup = positiveInt('warmup', values.warmup, slow ? 1 : 2);
       const threads = backendThreads(init.backend);
       console.log(
-        `\n[${init.backend}] width ${width}: ${warmup} warm-up + ${steps} timed steps (${threads} thread) ...`,
+        `\n[${init.backend}] width ${width}: ${warmup} warm-up + ${steps} timed steps (${threads} thread${threads === 1 ? '' : 's'}) ...`,
       );
-      const bmp = await benchBmp({ depth, width, batch, steps, warmup, profile });
+      const bmp = await benchBmp({ depth, width, batch, steps, warmup, profile, fusedBatchNorm });
       console.log(`  bmp ${fmt(bmp.medianMs)} ms/step, ${fmt(bmp.imagesPerSecond)} img/s`);
       let ref = null;
       if (torch.ok) {
@@ -230,12 +243,14 @@ export async function run(values) {
       configs.push({
         backend: init.backend,
         backendReason: init.reason,
+        ...(init.threadsNote ? { threadsNote: init.threadsNote } : {}),
         trainingKernels: init.trainingKernels,
         width,
         depth,
         batch,
         steps,
         warmup,
+        fusedBatchNorm,
         bmpThreads: threads,
         torchThreads: ref && !ref.skipped ? ref.threads : null,
         bmp,

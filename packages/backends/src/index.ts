@@ -25,3 +25,4 @@ export {
 } from './training-kernels';
 export { CONV2D_BACKPROP_FILTER, conv2DBackpropFilterViaConv2D } from './wasm/conv2d-backprop-filter';
 export { CONV2D_BACKPROP_INPUT, conv2DBackpropInputViaConv2D } from './wasm/conv2d-backprop-input';
+export { nodeCoreCount, WASM_MAX_THREADS } from './wasm/node-threads';

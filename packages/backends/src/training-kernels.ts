@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { CONV2D_BACKPROP_FILTER, conv2DBackpropFilterViaConv2D } from './wasm/conv2d-backprop-filter';
 import { conv2DBackpropInputViaConv2D } from './wasm/conv2d-backprop-input';
+import { maxPoolGradOnHeap } from './wasm/max-pool-grad';
 
 /** 'fast': the @bmp/backends kernel; 'stock': the backend's own (for comparisons). */
 export type KernelMode = 'fast' | 'stock';
@@ -10,6 +11,7 @@ export type KernelMode = 'fast' | 'stock';
 export type TrainingKernel =
   | 'wasm:Conv2DBackpropFilter'
   | 'wasm:Conv2DBackpropInput'
+  | 'wasm:MaxPoolGrad'
   | 'cpu:Conv2DBackpropFilter';
 
 interface Replacement {
@@ -61,6 +63,8 @@ function wasmLoaded(): boolean {
  * tfjs-backend-wasm 4.22 lacks or runs slowly, each built from wasm's fast kernels:
  * - `Conv2DBackpropFilter` (missing in wasm) from Conv2D,
  * - `Conv2DBackpropInput` from Conv2D (stock: a plain loop),
+ * - `MaxPoolGrad` as one JavaScript pass over the wasm heap (stock: slower, and wrong for windows whose
+ *   values are all negative).
  * Needs `@tensorflow/tfjs-backend-wasm` imported (initBackend does both). Idempotent; returns the kernels
  * this call registered.
  */
@@ -87,6 +91,9 @@ export function registerWasmTrainingKernels(): TrainingKernel[] {
     })
   ) {
     done.push('wasm:Conv2DBackpropInput');
+  }
+  if (replaceKernel('wasm:MaxPoolGrad', (stock) => maxPoolGradOnHeap(stock!), { requireStock: true })) {
+    done.push('wasm:MaxPoolGrad');
   }
   return done;
 }

@@ -35,6 +35,7 @@ beforeAll(async () => {
   expect(trainingKernelModes()).toEqual({
     'wasm:Conv2DBackpropFilter': 'fast',
     'wasm:Conv2DBackpropInput': 'fast',
+    'wasm:MaxPoolGrad': 'fast',
   });
 });
 

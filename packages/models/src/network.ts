@@ -1,5 +1,6 @@
 import type { Block } from '@bmp/hessian';
 import * as tf from '@tensorflow/tfjs-core';
+import { fusedBatchNormTraining } from './batch-norm';
 import { ensureDirectory, joinPath, readFileBytes, writeFileAtomic } from './files';
 import type { FeatureShape, GraphNode } from './graph';
 import { KERAS_VERSION, kerasTopology, nodeWeights } from './layers-export';
@@ -41,6 +42,12 @@ export interface ApplyOptions {
    * Pass false for extra forward passes that must not count as a step (Hessian probes, line searches).
    */
   updateStatistics?: boolean;
+  /**
+   * Training mode only: batch normalisation as one op with a hand-written gradient (same values; a
+   * faster training step). Its gradient cannot be differentiated again, so leave it off (the default)
+   * wherever second derivatives are taken (Hessian-vector products, back-matching).
+   */
+  fusedBatchNorm?: boolean;
 }
 
 export interface NetworkSpec {
@@ -205,9 +212,15 @@ export class Network {
                   `${this.name}/${node.id}: batch normalisation in training mode needs more than 1 value per channel, got input shape [${h.shape}]`,
                 );
               }
-              const { mean, variance } = tf.moments(h, axes);
-              out = tf.mul(tf.sub(h, mean), tf.rsqrt(tf.add(variance, this.batchNormEpsilon)));
-              if (update) pending.push({ node, mean, variance, n });
+              if (options.fusedBatchNorm) {
+                const fused = fusedBatchNormTraining(h, this.batchNormEpsilon);
+                out = fused.out;
+                if (update) pending.push({ node, mean: fused.mean, variance: fused.variance, n });
+              } else {
+                const { mean, variance } = tf.moments(h, axes);
+                out = tf.mul(tf.sub(h, mean), tf.rsqrt(tf.add(variance, this.batchNormEpsilon)));
+                if (update) pending.push({ node, mean, variance, n });
+              }
             } else {
               out = tf.mul(
                 tf.sub(h, node.runningMean),

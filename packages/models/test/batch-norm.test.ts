@@ -126,3 +126,58 @@ describe('batch normalisation (PyTorch conventions)', () => {
     m.dispose();
   });
 });
+
+// ApplyOptions.fusedBatchNorm: the hand-written BN gradient (src/batch-norm.ts) against tfjs' autodiff
+// of the composed ops (an independent derivation), on the same weights and batch. Tolerance: max |a - b|
+// / max |b| <= 1e-4 per variable (float32, different summation order).
+describe('fusedBatchNorm (training mode)', () => {
+  function scaled(a: ArrayLike<number>, b: ArrayLike<number>): number {
+    let d = 0;
+    let s = 0;
+    for (let i = 0; i < a.length; i++) {
+      d = Math.max(d, Math.abs(a[i] - b[i]));
+      s = Math.max(s, Math.abs(b[i]));
+    }
+    return d / Math.max(s, 1e-30);
+  }
+
+  const builds: Array<[string, () => ReturnType<typeof paperVgg>]> = [
+    ['paper VGG11', () => paperVgg({ depth: 11, numClasses: 10, widthMultiplier: 0.0625, seed: 5 })],
+    ['mlp', () => mlp({ sizes: [6, 5, 4, 3], batchNorm: true, seed: 6 })],
+  ];
+  for (const [label, build] of builds) {
+    it(`gives the composed path's outputs, gradients and running statistics (${label})`, async () => {
+      const a = build();
+      const b = build();
+      const shape = a.inputShape;
+      const x = tf.randomNormal([4, ...shape], 0, 1, 'float32', 7);
+      const labels = tf.oneHot(tf.tensor1d([0, 1, 2, 1], 'int32'), a.outputShape[0]);
+      const run = (m: typeof a, fused: boolean) => {
+        const vars = [...m.trainableVariables];
+        const { value, grads } = tf.variableGrads(() => {
+          const logits = m.apply(x, { training: true, fusedBatchNorm: fused });
+          return tf.neg(tf.mean(tf.sum(tf.mul(labels, tf.logSoftmax(logits)), 1))) as tf.Scalar;
+        }, vars);
+        const out = {
+          loss: value.dataSync()[0],
+          grads: vars.map((v) => grads[v.name].dataSync()),
+          stats: [...m.namedVariables()].filter(([n]) => n.includes('running')).map(([, v]) => v.dataSync()),
+        };
+        tf.dispose([value, ...Object.values(grads)]);
+        return out;
+      };
+      const fused = await expectNoLeak(() => run(a, true), 'fused step');
+      const composed = run(b, false);
+      expect(fused.loss).toBeCloseTo(composed.loss, 5);
+      expect(fused.grads.length).toBeGreaterThan(0);
+      for (const [i, g] of fused.grads.entries())
+        expect(scaled(g, composed.grads[i])).toBeLessThanOrEqual(1e-4);
+      expect(fused.stats.length).toBeGreaterThan(0);
+      for (const [i, s] of fused.stats.entries())
+        expect(scaled(s, composed.stats[i])).toBeLessThanOrEqual(1e-6);
+      tf.dispose([x, labels]);
+      a.dispose();
+      b.dispose();
+    });
+  }
+});
