@@ -54,6 +54,11 @@ const PACKAGES = [
     ],
   },
   { key: 'models', name: '@bmp/models', dir: join(ROOT, 'packages/models') },
+  // wasm training kernels; tfjs-backend-wasm's .wasm files are loaded from the installed dependency.
+  { key: 'backends', name: '@bmp/backends', dir: join(ROOT, 'packages/backends') },
+  { key: 'backmatching', name: '@bmp/backmatching', dir: join(ROOT, 'packages/backmatching') },
+  // Two entry points: the browser-safe root and './node' (file writers).
+  { key: 'runlog', name: '@bmp/runlog', dir: join(ROOT, 'packages/runlog') },
 ];
 const REQUIRED_FILES = [
   'dist/index.js',
@@ -451,6 +456,47 @@ async function main() {
   const vggLoss = vggOptimizer.minimize(() => tf.losses.softmaxCrossEntropy(targets, vgg.apply(images, { training: true })), true);
   if (!Number.isFinite(vggLoss.dataSync()[0])) fail('paper VGG loss is not finite');
   console.log(MODE + ': paper VGG11 (width 1/16) step on embedded Fashion-MNIST, loss ' + vggLoss.dataSync()[0].toFixed(4));
+
+  // @bmp/backmatching: eigenvalues of Q diag(3, 1, -2) Q^T (Q a Householder reflection) and the
+  // Marchenko-Pastur atom at zero for c = 1/2 (max(0, 1 - c)).
+  const u = [1, 2, 2].map((x) => x / 3);
+  const d = [3, 1, -2];
+  const a = Array.from({ length: 9 }, (_, k) => {
+    const i = Math.floor(k / 3);
+    const j = k % 3;
+    let sum = 0;
+    for (let l = 0; l < 3; l++) sum += ((i === l ? 1 : 0) - 2 * u[i] * u[l]) * d[l] * ((j === l ? 1 : 0) - 2 * u[j] * u[l]);
+    return sum;
+  });
+  const eig = Array.from(backmatching.symmetricEigenvalues({ dim: 3, data: a })).sort((x, y) => x - y);
+  if ([-2, 1, 3].some((v, i) => Math.abs(eig[i] - v) > 1e-12)) fail('@bmp/backmatching eigenvalues ' + eig + ', expected -2, 1, 3');
+  if (backmatching.marchenkoPastur({ c: 0.5, sigma2: 1 }).atomAtZero !== 0.5) fail('@bmp/backmatching marchenkoPastur atomAtZero');
+
+  // @bmp/runlog: a step record through the schema (and a malformed line reported), then the ./node entry
+  // writes a JSON file atomically.
+  const parsed = runlog.parseJsonl('{"type":"step","v":1,"step":5,"wallTime":1,"loss":0.5,"lr":0.1}\\nnot json\\n');
+  if (parsed.records.length !== 1 || parsed.problems.length !== 1) fail('@bmp/runlog parseJsonl: ' + JSON.stringify(parsed));
+  const out = path.join(process.cwd(), 'runlog-' + MODE + '.json');
+  await runlogNode.writeJsonAtomic(out, { ok: true });
+  if (JSON.parse(fs.readFileSync(out, 'utf8')).ok !== true) fail('@bmp/runlog/node writeJsonAtomic');
+
+  // @bmp/backends: wasm from the installed packages, with the training kernels: the filter gradient of a
+  // convolution against the cpu backend.
+  const convGrad = () => tf.tidy(() => {
+    const x = tf.randomNormal([2, 6, 6, 3], 0, 1, 'float32', 5);
+    const dy = tf.randomNormal([2, 6, 6, 4], 0, 1, 'float32', 6);
+    const w = tf.randomNormal([3, 3, 3, 4], 0, 1, 'float32', 7);
+    // d/dW sum(conv2d(x, W) * dy) runs the Conv2DBackpropFilter kernel.
+    return Array.from(tf.grad((v) => tf.sum(tf.mul(tf.conv2d(x, v, 1, 'same'), dy)))(w).dataSync());
+  });
+  await tf.setBackend('cpu');
+  const reference = convGrad();
+  const chosen = await backends.initBackend({ prefer: 'wasm' });
+  if (tf.getBackend() !== 'wasm') fail('@bmp/backends initBackend wasm: backend is ' + tf.getBackend() + ' (' + chosen.reason + ')');
+  const onWasm = convGrad();
+  const gap = Math.max(...onWasm.map((v, i) => Math.abs(v - reference[i]) / Math.max(1e-3, Math.abs(reference[i]))));
+  if (!(gap <= 1e-4)) fail('@bmp/backends Conv2DBackpropFilter on wasm differs from cpu by ' + gap);
+  console.log(MODE + ': @bmp/backends wasm (' + chosen.reason + '), filter gradient within ' + gap.toExponential(1) + ' of cpu');
   console.log('PACK_CHECK_RESULT ' + JSON.stringify({ mode: MODE, first, last, backend: tf.getBackend() }));
 }
 `;
@@ -462,6 +508,11 @@ import * as hessian from '@bmp/hessian';
 import { blocksFromLayersModel, MomentumSGD, ScaleAmendedSGD } from '@bmp/optimizer';
 import * as datasets from '@bmp/datasets';
 import * as models from '@bmp/models';
+import * as backends from '@bmp/backends';
+import * as backmatching from '@bmp/backmatching';
+import * as runlog from '@bmp/runlog';
+import * as runlogNode from '@bmp/runlog/node';
+import fs from 'node:fs';
 
 const MODE = 'esm';
 const resolved = {
@@ -469,6 +520,9 @@ const resolved = {
   '@bmp/models': typeof import.meta.resolve === 'function' ? fileURLToPath(import.meta.resolve('@bmp/models')) : undefined,
   '@bmp/optimizer': typeof import.meta.resolve === 'function' ? fileURLToPath(import.meta.resolve('@bmp/optimizer')) : undefined,
   '@bmp/hessian': typeof import.meta.resolve === 'function' ? fileURLToPath(import.meta.resolve('@bmp/hessian')) : undefined,
+  '@bmp/backends': typeof import.meta.resolve === 'function' ? fileURLToPath(import.meta.resolve('@bmp/backends')) : undefined,
+  '@bmp/backmatching': typeof import.meta.resolve === 'function' ? fileURLToPath(import.meta.resolve('@bmp/backmatching')) : undefined,
+  '@bmp/runlog': typeof import.meta.resolve === 'function' ? fileURLToPath(import.meta.resolve('@bmp/runlog')) : undefined,
 };
 ${CONSUMER_BODY}
 await main();
@@ -481,6 +535,11 @@ const hessian = require('@bmp/hessian');
 const { blocksFromLayersModel, MomentumSGD, ScaleAmendedSGD } = require('@bmp/optimizer');
 const datasets = require('@bmp/datasets');
 const models = require('@bmp/models');
+const backends = require('@bmp/backends');
+const backmatching = require('@bmp/backmatching');
+const runlog = require('@bmp/runlog');
+const runlogNode = require('@bmp/runlog/node');
+const fs = require('node:fs');
 
 const MODE = 'cjs';
 const resolved = {
@@ -488,6 +547,9 @@ const resolved = {
   '@bmp/models': require.resolve('@bmp/models'),
   '@bmp/optimizer': require.resolve('@bmp/optimizer'),
   '@bmp/hessian': require.resolve('@bmp/hessian'),
+  '@bmp/backends': require.resolve('@bmp/backends'),
+  '@bmp/backmatching': require.resolve('@bmp/backmatching'),
+  '@bmp/runlog': require.resolve('@bmp/runlog'),
 };
 ${CONSUMER_BODY}
 main().catch((err) => {

@@ -7,7 +7,7 @@
  * eq. (24)'s m_{b,W}, m_{b,z} against trace/dim of the local Hessians.
  */
 import { existsSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import {
   blockChain,
   type ChainBlock,
@@ -65,7 +65,7 @@ export interface AnalyzeOptions {
   blocks?: string[];
   /** Run `runPaperClaims` of @bmp/backmatching (default true). */
   claims?: boolean;
-  /** Backend (default cpu: the only one on which the chain's ops were checked, see the README). */
+  /** Backend (default auto: wasm where tfjs-node is absent; the forward pass is checked against the model). */
   backend?: BackendChoice;
   onProgress?: (e: AnalyzeProgress) => void;
 }
@@ -353,9 +353,9 @@ export async function analyze(options: AnalyzeOptions): Promise<{ report: Analys
     seed: options.seed ?? 0,
   };
   const batchSize = options.batchSize ?? 16;
-  // Default cpu: on wasm the chain's ops (im2col convolution, BN) give wrong values (found here: block
-  // outputs of ~1e-44 on tfjs-backend-wasm 4.22 with @bmp/backends' kernels), the check below catches it.
-  const { backend } = await setupBackend(options.backend ?? 'cpu');
+  // The check below compares the chain's forward pass with the model's logits: it caught a wasm bug
+  // (oneHot ignoring its dtype zeroed maxPool2x2, fixed in @bmp/backmatching) and guards against others.
+  const { backend } = await setupBackend(options.backend ?? 'auto');
   const data = await loadData(settings);
   const numClasses = data.train.classNames.length;
   const normalize = normalizationOf(data.train);
@@ -503,18 +503,21 @@ export async function analyze(options: AnalyzeOptions): Promise<{ report: Analys
     claims = checks.map((c) => ({ ...c }));
   } else claimsNote = 'skipped (--no-claims)';
 
+  const out = options.out ? resolve(options.out) : join(runDir, 'analysis.json');
   const report: AnalysisReport = {
     schemaVersion: ANALYSIS_SCHEMA_VERSION,
     createdAt: new Date().toISOString(),
+    // Paths relative to the report's folder and to the run, so that the report stays valid when the
+    // log directory is moved or shared (absolute paths would also leak the user's home directory).
     source: {
-      runDir,
+      runDir: relative(dirname(out), runDir) || '.',
       run: config.runName,
       compareId: config.compareId,
       optimizer: config.optimizer,
       model: settings.model,
       width: settings.width,
       dataset: settings.dataset,
-      checkpoint: checkpointDir,
+      checkpoint: relative(runDir, checkpointDir),
       epoch: checkpoint.state.epoch,
       batch: checkpoint.state.batch,
       step: checkpoint.state.globalStep,
@@ -535,7 +538,6 @@ export async function analyze(options: AnalyzeOptions): Promise<{ report: Analys
     ...(claimsNote ? { claimsNote } : {}),
     ...(leaked !== 0 ? { tensorLeak: leaked } : {}),
   };
-  const out = options.out ? resolve(options.out) : join(runDir, 'analysis.json');
   await writeJsonAtomic(out, report, { schema: analysisReportSchema });
   options.onProgress?.({ type: 'done', out, seconds: (Date.now() - started) / 1000 });
   return { report, out };

@@ -1,7 +1,7 @@
 /** bmp-train: the command line (parsing, commands, exit codes). `cli.ts` runs it. */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { AnalyzeProgress } from './analyze';
 import {
@@ -327,7 +327,8 @@ async function trainAction(this: Command, opts: Opts): Promise<void> {
           `final test error ${(100 * last.testError).toFixed(2)}%, best ${(100 * (result.bestTestError ?? 0)).toFixed(2)}%\n`,
         );
       stream.write(
-        `logs: ${result.runDir} (config.json, metrics.jsonl, TensorBoard events: tensorboard --logdir ${result.runDir}, checkpoints/)\n`,
+        `logs: ${result.runDir} (config.json, metrics.jsonl, TensorBoard events: tensorboard --logdir ${result.runDir}, checkpoints/)\n` +
+          `viewer (from the repository): pnpm viewer --log-dir ${dirname(result.runDir)}\n`,
       );
     }
     process.exitCode = runExit(result.status);
@@ -405,7 +406,8 @@ async function compareAction(this: Command, opts: Opts): Promise<void> {
       `logs: ${result.dir}`,
       `  per run: config.json, metrics.jsonl, TensorBoard events, checkpoints/; summary: ${join(result.dir, 'compare.json')}`,
       `  TensorBoard: tensorboard --logdir ${result.dir}`,
-      '  viewer: apps/viewer is not available yet',
+      `  viewer (from the repository): pnpm viewer --log-dir ${dirname(result.dir)}`,
+      `  local Hessians of a run: pnpm bmp-train analyze ${join(result.dir, '<run>')}`,
     );
     if (result.status !== 'completed')
       out.push(
@@ -590,7 +592,7 @@ export function buildProgram(hooks: ProgramHooks = {}): Command {
     .addOption(
       new Option(
         '--backend <name>',
-        'tfjs backend (default cpu; the forward pass is checked against the model)',
+        'tfjs backend (default auto; the forward pass is checked against the model)',
       ).choices(BACKEND_CHOICES),
     )
     .option('--json', 'progress as JSON lines on stdout')

@@ -126,7 +126,9 @@ export function maxPool2x2(x: tf.Tensor4D): tf.Tensor4D {
     c,
     4,
   ]);
-  const mask = tf.oneHot(tf.argMax(windows, 4), 4, 1, 0, 'float32');
+  // oneHot's dtype argument is ignored by tfjs-backend-wasm 4.22 (it writes int32 bits into a float32
+  // buffer), so build the int32 mask and cast it.
+  const mask = tf.cast(tf.oneHot(tf.argMax(windows, 4), 4), 'float32');
   return tf.sum(tf.mul(windows, mask), 4) as tf.Tensor4D;
 }
 
