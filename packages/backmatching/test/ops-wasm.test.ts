@@ -27,7 +27,7 @@ describe('chain ops on the wasm backend (reference: tfjs kernels on cpu)', () =>
       [1, 5, 7, 2],
     ] as [number, number, number, number][]) {
       // Small integers: many windows hold the maximum twice.
-      const x = () => tf.round(tf.randomUniform(shape, -2, 2, 'float32', 7));
+      const x = () => tf.round(tf.randomUniform(shape, -2, 2, 'float32', 7)) as tf.Tensor4D;
       const ours = await on('wasm', () => maxPool2x2(x()));
       const ref = await on('cpu', () => tf.maxPool(x(), 2, 2, 'valid'));
       expect(ours.length).toBe(ref.length);
@@ -38,8 +38,8 @@ describe('chain ops on the wasm backend (reference: tfjs kernels on cpu)', () =>
 
   // Float32 sums in another order: relative error <= 1e-4 (floor 1e-3 for values near 0).
   it('conv2d (im2col) and batchNorm match tf.conv2d and tf.moments', async () => {
-    const x = () => tf.randomNormal([2, 6, 6, 3], 0, 1, 'float32', 3);
-    const w = () => tf.randomNormal([3, 3, 3, 4], 0, 1, 'float32', 4);
+    const x = () => tf.randomNormal([2, 6, 6, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
+    const w = () => tf.randomNormal([3, 3, 3, 4], 0, 1, 'float32', 4) as tf.Tensor4D;
     for (const padding of ['same', 'valid'] as const) {
       const ours = await on('wasm', () => conv2d(x(), w(), 1, padding));
       const ref = await on('cpu', () => tf.conv2d(x(), w(), 1, padding));

@@ -14,7 +14,14 @@ import {
   stepSeries,
   toJsonlLine,
 } from '../src/index';
-import { listRuns, loadRun, MetricsWriter, TensorBoardWriter, writeJsonAtomicSync } from '../src/node';
+import {
+  findRunDirs,
+  listRuns,
+  loadRun,
+  MetricsWriter,
+  TensorBoardWriter,
+  writeJsonAtomicSync,
+} from '../src/node';
 import { epochRecord, runConfig, runWith, stepRecord } from './fixtures';
 
 describe('aggregateSeeds', () => {
@@ -135,6 +142,26 @@ describe('listRuns / loadRun (node)', () => {
       expect(aggregateSeeds(runs.slice(1), 'testError')[0]).toMatchObject({ n: 2, mean: 0.45 });
       expect((await loadRun(join(dir, 'cmp', 'sa-s1'))).records).toHaveLength(1);
       expect(await listRuns(join(dir, 'nope'))).toEqual([]);
+      // Other markers (the viewer also lists folders holding only analysis.json), depth limit, hidden folders.
+      mkdirSync(join(dir, 'only-analysis'));
+      writeFileSync(join(dir, 'only-analysis', 'analysis.json'), '{}');
+      mkdirSync(join(dir, '.hidden', 'run'), { recursive: true });
+      writeFileSync(join(dir, '.hidden', 'run', 'metrics.jsonl'), '');
+      const found = await findRunDirs(dir, { markers: ['metrics.jsonl', 'analysis.json'] });
+      expect(found.map((f) => [f.name, f.files])).toEqual([
+        ['broken', ['metrics.jsonl']],
+        ['cmp/sa-s1', ['metrics.jsonl']],
+        ['cmp/sa-s2', ['metrics.jsonl']],
+        ['only-analysis', ['analysis.json']],
+      ]);
+      expect((await findRunDirs(dir, { maxDepth: 0 })).map((f) => f.name)).toEqual([]);
+      // <log-dir>/<compare>/<run> is depth 2.
+      expect((await findRunDirs(dir, { maxDepth: 1 })).map((f) => f.name)).toEqual(['broken']);
+      expect((await findRunDirs(dir, { maxDepth: 2 })).map((f) => f.name)).toEqual([
+        'broken',
+        'cmp/sa-s1',
+        'cmp/sa-s2',
+      ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,6 +1,7 @@
 import { existsSync, type Stats } from 'node:fs';
-import { readdir, realpath, stat } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { realpath, stat } from 'node:fs/promises';
+import { isAbsolute, resolve, sep } from 'node:path';
+import { findRunDirs } from '@bmp/runlog/node';
 
 /** The files of a run directory the viewer reads. */
 export const RUN_FILES = ['config.json', 'metrics.jsonl', 'analysis.json'] as const;
@@ -18,8 +19,6 @@ export interface LogDirListing {
   runs: RunListing[];
 }
 
-const SKIP = new Set(['checkpoints', 'node_modules']);
-
 /**
  * Finds run directories (holding config.json, metrics.jsonl or analysis.json) under `logDir`, up to
  * `maxDepth` levels deep (`<log-dir>/<compare>/<run>` is depth 2). Only names are listed: the browser
@@ -28,28 +27,8 @@ const SKIP = new Set(['checkpoints', 'node_modules']);
 export async function listLogDir(logDir: string, maxDepth = 3): Promise<LogDirListing> {
   const root = resolve(logDir);
   if (!existsSync(root)) return { logDir: root, exists: false, runs: [] };
-  const runs: RunListing[] = [];
-  const walk = async (dir: string, depth: number): Promise<void> => {
-    let entries: import('node:fs').Dirent[];
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    const files = RUN_FILES.filter((f) => entries.some((e) => e.isFile() && e.name === f));
-    if (files.length > 0) {
-      runs.push({ name: relative(root, dir).split(sep).join('/') || '.', files });
-      return;
-    }
-    if (depth >= maxDepth) return;
-    for (const e of entries) {
-      if (e.isDirectory() && !e.name.startsWith('.') && !SKIP.has(e.name))
-        await walk(join(dir, e.name), depth + 1);
-    }
-  };
-  await walk(root, 0);
-  runs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { logDir: root, exists: true, runs };
+  const dirs = await findRunDirs(root, { maxDepth, markers: RUN_FILES });
+  return { logDir: root, exists: true, runs: dirs.map(({ name, files }) => ({ name, files })) };
 }
 
 export class PathRejectedError extends Error {

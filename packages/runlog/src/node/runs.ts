@@ -46,16 +46,29 @@ export async function loadRun(dir: string, name = dir): Promise<NodeRunData> {
 
 const SKIP = new Set(['checkpoints', 'node_modules']);
 
+/** A run directory found by `findRunDirs`. */
+export interface RunDirListing {
+  /** Path relative to the log directory, `/`-separated ('.' when the log directory is itself a run). */
+  name: string;
+  dir: string;
+  /** Which of the marker files it holds, in the order given. */
+  files: string[];
+}
+
 /**
- * Finds the runs under `logDir` (directories holding `config.json` or `metrics.jsonl`, searched
- * `maxDepth` levels deep, so that compare directories `<log-dir>/<compare>/<run>` are found) and loads
- * them. Run names are paths relative to `logDir` with `/` separators, sorted. A missing `logDir`
- * gives an empty list.
+ * Finds run directories under `logDir`: those holding at least one of `markers` (default `config.json`,
+ * `metrics.jsonl`), searched `maxDepth` levels deep (default 3, so that compare directories
+ * `<log-dir>/<compare>/<run>` are found), not below a run, skipping hidden folders, `checkpoints` and
+ * `node_modules`. Sorted by name; a missing `logDir` or an unreadable folder gives no entries.
  */
-export async function listRuns(logDir: string, options: { maxDepth?: number } = {}): Promise<NodeRunData[]> {
+export async function findRunDirs(
+  logDir: string,
+  options: { maxDepth?: number; markers?: readonly string[] } = {},
+): Promise<RunDirListing[]> {
   if (!existsSync(logDir)) return [];
   const maxDepth = options.maxDepth ?? 3;
-  const dirs: string[] = [];
+  const markers = options.markers ?? ['config.json', 'metrics.jsonl'];
+  const found: RunDirListing[] = [];
   const walk = async (dir: string, depth: number): Promise<void> => {
     let entries: import('node:fs').Dirent[];
     try {
@@ -63,8 +76,9 @@ export async function listRuns(logDir: string, options: { maxDepth?: number } = 
     } catch {
       return;
     }
-    if (entries.some((e) => e.isFile() && (e.name === 'config.json' || e.name === 'metrics.jsonl'))) {
-      dirs.push(dir);
+    const files = markers.filter((f) => entries.some((e) => e.isFile() && e.name === f));
+    if (files.length > 0) {
+      found.push({ name: relative(logDir, dir).split(sep).join('/') || '.', dir, files });
       return;
     }
     if (depth >= maxDepth) return;
@@ -74,8 +88,15 @@ export async function listRuns(logDir: string, options: { maxDepth?: number } = 
     }
   };
   await walk(logDir, 0);
-  const runs = await Promise.all(
-    dirs.map((d) => loadRun(d, relative(logDir, d).split(sep).join('/') || '.')),
-  );
-  return runs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return found.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/**
+ * Finds the runs under `logDir` (`findRunDirs`: directories holding `config.json` or `metrics.jsonl`) and
+ * loads them. Run names are paths relative to `logDir` with `/` separators, sorted. A missing `logDir`
+ * gives an empty list.
+ */
+export async function listRuns(logDir: string, options: { maxDepth?: number } = {}): Promise<NodeRunData[]> {
+  const dirs = await findRunDirs(logDir, options);
+  return Promise.all(dirs.map((d) => loadRun(d.dir, d.name)));
 }
