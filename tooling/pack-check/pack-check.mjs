@@ -16,6 +16,7 @@
 // `pnpm test` because this package lists them as devDependencies and `test` depends on `^build`.
 import { spawnSync } from 'node:child_process';
 import {
+  createReadStream,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -26,8 +27,10 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { gunzipSync } from 'node:zlib';
+import { createGunzip } from 'node:zlib';
+import * as tarStream from 'tar-stream';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../..');
@@ -161,46 +164,20 @@ function describeFailure(what, r, timeoutMs) {
 
 /**
  * Reads a .tgz into Map<path inside the package, Buffer> (regular files only, the leading `package/`
- * dropped). Handles ustar prefixes, pax `path=` records and GNU long names.
+ * dropped), with tar-stream (pax and GNU long names included).
  */
-function readTarball(file) {
-  const data = gunzipSync(readFileSync(file));
+async function readTarball(file) {
   const files = new Map();
-  const str = (buf) => {
-    const nul = buf.indexOf(0);
-    return buf.toString('utf8', 0, nul === -1 ? buf.length : nul);
-  };
-  let offset = 0;
-  let longName = null;
-  while (offset + 512 <= data.length) {
-    const header = data.subarray(offset, offset + 512);
-    if (header.every((b) => b === 0)) break;
-    const size = Number.parseInt(str(header.subarray(124, 136)).trim() || '0', 8);
-    const type = String.fromCharCode(header[156] || 48);
-    const magic = str(header.subarray(257, 263));
-    const prefix = magic.startsWith('ustar') ? str(header.subarray(345, 500)) : '';
-    let name = str(header.subarray(0, 100));
-    if (prefix) name = `${prefix}/${name}`;
-    const body = data.subarray(offset + 512, offset + 512 + size);
-    offset += 512 + Math.ceil(size / 512) * 512;
-
-    if (type === 'x') {
-      const match = /(?:^|\n)\d+ path=([^\n]*)\n/.exec(body.toString('utf8'));
-      if (match) longName = match[1];
-      continue;
-    }
-    if (type === 'L') {
-      longName = str(body);
-      continue;
-    }
-    if (type === 'g') continue;
-    if (longName) {
-      name = longName;
-      longName = null;
-    }
-    if (type !== '0' && type !== '7') continue;
-    files.set(name.replace(/^[^/]+\//, ''), Buffer.from(body));
+  const extract = tarStream.extract();
+  const done = pipeline(createReadStream(file), createGunzip(), extract);
+  done.catch(() => {}); // the loop below sees the same failure
+  for await (const entry of extract) {
+    const chunks = [];
+    for await (const chunk of entry) chunks.push(chunk);
+    if (entry.header.type === 'file')
+      files.set(entry.header.name.replace(/^[^/]+\//, ''), Buffer.concat(chunks));
   }
+  await done;
   return files;
 }
 
@@ -261,7 +238,7 @@ function skipped(name, reason) {
   log(`\n--- ${name}\n    not run: ${reason}\n  FAIL ${name}`);
 }
 
-function packPackage(pkg) {
+async function packPackage(pkg) {
   const dest = join(tmpRoot, `pack-${pkg.key}`);
   mkdirSync(dest);
   const r = run('pnpm', ['pack', '--pack-destination', dest], { cwd: pkg.dir, timeoutMs: PACK_TIMEOUT_MS });
@@ -270,7 +247,7 @@ function packPackage(pkg) {
   if (tarballs.length !== 1)
     throw new Error(`expected one .tgz in ${dest}, found: ${tarballs.join(', ') || 'none'}`);
   pkg.tarball = join(dest, tarballs[0]);
-  pkg.files = readTarball(pkg.tarball);
+  pkg.files = await readTarball(pkg.tarball);
   pkg.manifest = JSON.parse(pkg.files.get('package.json')?.toString('utf8') ?? 'null');
   if (!pkg.manifest) throw new Error(`${tarballs[0]} has no package.json`);
   return `${tarballs[0]}: ${pkg.files.size} files`;
