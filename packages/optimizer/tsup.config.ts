@@ -1,11 +1,3 @@
-import { defineConfig } from 'tsup';
+import { bmpLibraryConfig } from '@bmp/tsup-config';
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm', 'cjs'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: 'es2022',
-  external: [/^@tensorflow\//, /^@bmp\//],
-});
+export default bmpLibraryConfig();
