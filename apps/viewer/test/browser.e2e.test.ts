@@ -277,7 +277,8 @@ describe.skipIf(!haveChromium && !required)('viewer in headless Chromium', () =>
     const order = ['webgpu', 'webgl', 'wasm', 'cpu'];
     expect(order).toContain(lab.backend);
     expect(lab.tried.at(-1)).toEqual({ name: lab.backend });
-    for (const t of lab.tried.slice(0, -1)) expect(t.error, `${t.name} was skipped without a reason`).toMatch(/\w/);
+    for (const t of lab.tried.slice(0, -1))
+      expect(t.error, `${t.name} was skipped without a reason`).toMatch(/\w/);
     console.log(`Hessian lab auto backend: ${lab.backend}; tried ${JSON.stringify(lab.tried)}`);
     expect(await page.getByTestId('backend-name').textContent()).toBe(lab.backend);
     expect(lab.eigenvalueCount).toBe(64);
