@@ -51,6 +51,11 @@ export const options = {
     type: 'string',
     help: "wasm XNNPACK threads (default 1; 2-4 start tfjs' threaded build, see @bmp/backends)",
   },
+  'native-threads': {
+    type: 'string',
+    help: 'threads of the @bmp/backends-native convolutions (default: every core)',
+  },
+  'no-native': { type: 'boolean', help: "wasm's own convolution kernels instead of @bmp/backends-native" },
   'composed-bn': {
     type: 'boolean',
     help: "batch norm from composed ops (default: @bmp/models' fusedBatchNorm, one op with its gradient)",
@@ -94,12 +99,15 @@ function widthOf(s) {
   return w;
 }
 
-/** Threads the current tfjs backend computes with (wasm: XNNPACK's thread count; cpu: 1). */
-function backendThreads(name) {
-  if (name === 'wasm') {
+/**
+ * Threads the current tfjs backend computes with: wasm, the larger of XNNPACK's thread count and the
+ * native convolutions' threads (the two never run at the same time); cpu: 1.
+ */
+function backendThreads(init) {
+  if (init.backend === 'wasm') {
     const b = tf.findBackend('wasm');
     const n = b?.wasm?.tfjs?.getThreadsCount?.();
-    return Number.isInteger(n) && n > 0 ? n : 1;
+    return Math.max(Number.isInteger(n) && n > 0 ? n : 1, init.native?.threads ?? 1);
   }
   return 1;
 }
@@ -208,8 +216,18 @@ export async function run(values) {
   const configs = [];
   for (const requested of backends) {
     const threadsOption = values.threads == null ? {} : { threads: positiveInt('threads', values.threads) };
-    const init = await initBackend({ prefer: requested === 'auto' ? 'auto' : requested, ...threadsOption });
+    const nativeOption = values['no-native']
+      ? { native: false }
+      : values['native-threads'] == null
+        ? {}
+        : { nativeThreads: positiveInt('native-threads', values['native-threads']) };
+    const init = await initBackend({
+      prefer: requested === 'auto' ? 'auto' : requested,
+      ...threadsOption,
+      ...nativeOption,
+    });
     if (init.threadsNote) console.log(`note: ${init.threadsNote}`);
+    if (init.nativeNote && init.backend === 'wasm') console.log(`note: ${init.nativeNote}`);
     const backend = tf.getBackend();
     if (backend === 'cpu') {
       const cpu = tf.findBackend('cpu');
@@ -220,7 +238,7 @@ export async function run(values) {
       const slow = init.backend === 'cpu';
       const steps = positiveInt('steps', values.steps, slow ? 2 : 10);
       const warmup = positiveInt('warmup', values.warmup, slow ? 1 : 2);
-      const threads = backendThreads(init.backend);
+      const threads = backendThreads(init);
       console.log(
         `\n[${init.backend}] width ${width}: ${warmup} warm-up + ${steps} timed steps (${threads} thread${threads === 1 ? '' : 's'}) ...`,
       );
@@ -244,6 +262,8 @@ export async function run(values) {
         backend: init.backend,
         backendReason: init.reason,
         ...(init.threadsNote ? { threadsNote: init.threadsNote } : {}),
+        native: init.native ?? null,
+        ...(init.nativeNote ? { nativeNote: init.nativeNote } : {}),
         trainingKernels: init.trainingKernels,
         width,
         depth,

@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { latestCheckpoint } from './checkpoint';
@@ -16,6 +17,7 @@ import {
   type TrainSettings,
   UsageError,
 } from './config';
+import { NATIVE_THREADS_ENV } from './environment';
 import { restore, snapshot, type TrainableModel } from './model';
 import { callbackReporter, type ProgressEvent, type Reporter } from './progress';
 import { type RunResult, readEpochRecords, runTraining } from './run';
@@ -312,7 +314,7 @@ export async function compare(options: CompareOptions = {}): Promise<CompareResu
 
 /**
  * Runs the comparison's runs as child processes of the CLI (`train --compare-dir <dir> --compare-run <name>`),
- * `jobs` at a time: wasm and cpu compute on one thread in Node, so two runs use two cores.
+ * `jobs` at a time, each with cores / jobs threads for the native kernels (BMP_NATIVE_THREADS, unless set).
  */
 export async function compareInProcesses(
   options: CompareOptions & {
@@ -352,7 +354,13 @@ export async function compareInProcesses(
       ],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env },
+        // Each run's native kernels get an equal share of the cores (at least one thread).
+        env: {
+          ...process.env,
+          [NATIVE_THREADS_ENV]:
+            process.env[NATIVE_THREADS_ENV] ??
+            String(Math.max(1, Math.floor(availableParallelism() / options.jobs))),
+        },
       },
     );
     children.add(child);

@@ -8,15 +8,31 @@ import { tf } from './tf';
 let current: Promise<{ backend: string; reason: string }> | null = null;
 let currentChoice: BackendChoice | null = null;
 
+/** Environment variable with the native kernels' thread count (set by `compare` for its child runs). */
+export const NATIVE_THREADS_ENV = 'BMP_NATIVE_THREADS';
+
+/** Threads of @bmp/backends-native's kernels from BMP_NATIVE_THREADS (undefined: @bmp/backends' default, every core). */
+export function nativeThreadsFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const raw = env[NATIVE_THREADS_ENV];
+  if (raw == null || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new Error(`${NATIVE_THREADS_ENV} must be an integer >= 1, got '${raw}'`);
+  }
+  return n;
+}
+
 /**
- * Initialises the backend through @bmp/backends (which registers the fast wasm/cpu training kernels).
- * 'auto' tries tfjs-node-gpu, tfjs-node, wasm, cpu. Later calls with another choice switch backends.
+ * Initialises the backend through @bmp/backends (which registers the fast wasm/cpu training kernels, and
+ * on wasm in Node the native kernels of @bmp/backends-native when they are built). 'auto' tries
+ * tfjs-node-gpu, tfjs-node, wasm, cpu. Later calls with another choice switch backends.
  */
 export async function setupBackend(choice: BackendChoice): Promise<{ backend: string; reason: string }> {
   if (current && currentChoice === choice) return current;
   currentChoice = choice;
   current = (async () => {
-    const r = await initBackend({ prefer: choice });
+    const nativeThreads = nativeThreadsFromEnv();
+    const r = await initBackend({ prefer: choice, ...(nativeThreads != null ? { nativeThreads } : {}) });
     const b = tf.findBackend('cpu') as { firstUse?: boolean } | null;
     if (b && 'firstUse' in b) b.firstUse = false; // the "use tfjs-node" banner
     return { backend: r.backend, reason: r.reason };

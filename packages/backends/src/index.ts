@@ -13,11 +13,14 @@ export {
   type InitBackendResult,
   initBackend,
   installHint,
+  type NativeInfo,
   TFJS_BACKEND_NAMES,
 } from './init-backend';
 export {
   type KernelMode,
+  nativeKernelThreads,
   registerCpuTrainingKernels,
+  registerNativeKernels,
   registerWasmTrainingKernels,
   setTrainingKernelMode,
   type TrainingKernel,
@@ -25,4 +28,5 @@ export {
 } from './training-kernels';
 export { CONV2D_BACKPROP_FILTER, conv2DBackpropFilterViaConv2D } from './wasm/conv2d-backprop-filter';
 export { CONV2D_BACKPROP_INPUT, conv2DBackpropInputViaConv2D } from './wasm/conv2d-backprop-input';
+export { loadNative, NATIVE_PACKAGE, type NativeLoader } from './wasm/native-load';
 export { nodeCoreCount, WASM_MAX_THREADS } from './wasm/node-threads';

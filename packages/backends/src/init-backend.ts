@@ -1,10 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
   registerCpuTrainingKernels,
+  registerNativeKernels,
   registerWasmTrainingKernels,
   type TrainingKernel,
 } from './training-kernels';
-import { prepareNodeWasmThreads, WASM_MAX_THREADS } from './wasm/node-threads';
+import { loadNative, type NativeLoader } from './wasm/native-load';
+import { nodeCoreCount, prepareNodeWasmThreads, WASM_MAX_THREADS } from './wasm/node-threads';
 
 /** The backends `initBackend` knows, by the package that provides them. */
 export type BackendName = 'node-gpu' | 'node' | 'wasm' | 'cpu' | 'webgpu' | 'webgl';
@@ -81,6 +83,24 @@ export interface InitBackendOptions {
    * effect when the wasm backend was already initialised in this process.
    */
   threads?: number;
+  /**
+   * wasm in Node only: run convolutions and their gradients with @bmp/backends-native (C++ compiled for
+   * this machine at install, on the wasm heap) when it is installed and built. Default true; when it is
+   * missing, wasm's own kernels run and `nativeNote` says why.
+   */
+  native?: boolean;
+  /** Threads of the native kernels. Default: every core (`nodeCoreCount()`). */
+  nativeThreads?: number;
+  /** Default: imports @bmp/backends-native; tests inject their own. */
+  nativeLoader?: NativeLoader;
+}
+
+/** The native kernels in use (wasm in Node with @bmp/backends-native). */
+export interface NativeInfo {
+  /** Instruction set the addon was compiled for (avx512, avx2, neon, ...) and its float lanes. */
+  isa: string;
+  lanes: number;
+  threads: number;
 }
 
 export interface BackendAttempt {
@@ -107,6 +127,10 @@ export interface InitBackendResult {
   threads?: number;
   /** Why wasm runs fewer threads than asked for (threaded build failed to start, already initialised). */
   threadsNote?: string;
+  /** The native convolution kernels, when they run. */
+  native?: NativeInfo;
+  /** Why the native kernels do not run (wasm chosen in Node only). */
+  nativeNote?: string;
 }
 
 export function detectEnvironment(): Environment {
@@ -221,8 +245,11 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Ini
       `@bmp/backends: unknown backend '${String(prefer)}'; known: auto, ${Object.keys(BACKEND_PACKAGES).join(', ')}`,
     );
   }
-  if (options.threads != null && !(Number.isInteger(options.threads) && options.threads >= 1)) {
-    throw new Error(`@bmp/backends: threads must be an integer >= 1, got ${String(options.threads)}`);
+  for (const key of ['threads', 'nativeThreads'] as const) {
+    const v = options[key];
+    if (v != null && !(Number.isInteger(v) && v >= 1)) {
+      throw new Error(`@bmp/backends: ${key} must be an integer >= 1, got ${String(v)}`);
+    }
   }
   const candidates = prefer === 'auto' ? AUTO_ORDER[environment] : [prefer];
   const tried: BackendAttempt[] = [];
@@ -240,16 +267,22 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Ini
     }
     tried.push({ name });
     let trainingKernels: TrainingKernel[] = [];
+    let native: NativeInfo | undefined;
+    let nativeNote: string | undefined;
     if (options.trainingKernels ?? true) {
       if (name === 'wasm') trainingKernels = registerWasmTrainingKernels();
       if (name === 'cpu') trainingKernels = registerCpuTrainingKernels();
     }
+    if (name === 'wasm' && environment === 'node') {
+      ({ native, nativeNote } = await setUpNative(options, trainingKernels));
+    }
     const skipped = tried.slice(0, -1).map((t) => t.name);
     const reason =
-      prefer === 'auto'
+      (prefer === 'auto'
         ? `auto (${environment} order ${candidates.join(' > ')}): ${name} is the first that loaded` +
           (skipped.length > 0 ? `; not available: ${skipped.join(', ')}` : '')
-        : `${name} was asked for`;
+        : `${name} was asked for`) +
+      (native != null ? `; convolutions: native ${native.isa} kernels, ${native.threads} thread(s)` : '');
     const threads = name === 'wasm' ? wasmThreads() : name === 'cpu' ? 1 : undefined;
     return {
       backend: name,
@@ -259,6 +292,8 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Ini
       trainingKernels,
       ...(threads != null ? { threads } : {}),
       ...(threadsNote != null ? { threadsNote } : {}),
+      ...(native != null ? { native } : {}),
+      ...(nativeNote != null ? { nativeNote } : {}),
     };
   }
   const details = tried.map((t) => `- ${t.name}: ${t.error}`).join('\n');
@@ -267,6 +302,23 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Ini
       ? `@bmp/backends: no backend could be initialised (tried ${candidates.join(', ')}):\n${details}`
       : `@bmp/backends: the '${prefer}' backend is not available: ${tried[0]?.error}`;
   throw new BackendUnavailableError(message, tried);
+}
+
+/** Registers @bmp/backends-native's convolutions on wasm when asked for and available. */
+async function setUpNative(
+  options: InitBackendOptions,
+  trainingKernels: TrainingKernel[],
+): Promise<{ native?: NativeInfo; nativeNote?: string }> {
+  if (options.native === false) return { nativeNote: 'native kernels off (native: false)' };
+  if (options.trainingKernels === false) return { nativeNote: 'native kernels off (trainingKernels: false)' };
+  const { kernels, reason } = await loadNative(options.nativeLoader);
+  if (kernels == null) return { nativeNote: reason };
+  const threads = options.nativeThreads ?? (await nodeCoreCount());
+  for (const k of registerNativeKernels(kernels, { threads })) {
+    if (!trainingKernels.includes(k)) trainingKernels.push(k);
+  }
+  const { isa, lanes } = kernels.info();
+  return { native: { isa, lanes, threads } };
 }
 
 type WasmModule = { setThreadsCount?: (n: number) => void; default?: WasmModule };

@@ -1,23 +1,54 @@
 // Registration of the training kernels (side effects on tfjs-core's kernel registry).
+
+import type { NativeKernels } from '@bmp/backends-native';
 import * as tf from '@tensorflow/tfjs-core';
 import { CONV2D_BACKPROP_FILTER, conv2DBackpropFilterViaConv2D } from './wasm/conv2d-backprop-filter';
 import { conv2DBackpropInputViaConv2D } from './wasm/conv2d-backprop-input';
 import { maxPoolGradOnHeap } from './wasm/max-pool-grad';
+import {
+  type NativeThreads,
+  nativeConv2D,
+  nativeConv2DBackpropFilter,
+  nativeConv2DBackpropInput,
+} from './wasm/native-conv';
+import { type BinaryKernel, nativeBinary, nativeReduce } from './wasm/native-elementwise';
+import { sharedCast, sharedIdentity } from './wasm/shared-identity';
 
-/** 'fast': the @bmp/backends kernel; 'stock': the backend's own (for comparisons). */
-export type KernelMode = 'fast' | 'stock';
+/**
+ * 'native': @bmp/backends-native's C++ kernel (falling back to 'fast' for what it does not cover);
+ * 'fast': the @bmp/backends kernel built from the backend's own; 'stock': the backend's own kernel.
+ */
+export type KernelMode = 'native' | 'fast' | 'stock';
 
 /** The replaceable kernels, as `${backend}:${kernel}`. */
 export type TrainingKernel =
+  | 'wasm:Conv2D'
   | 'wasm:Conv2DBackpropFilter'
   | 'wasm:Conv2DBackpropInput'
   | 'wasm:MaxPoolGrad'
+  | 'wasm:Identity'
+  | 'wasm:Cast'
+  | 'wasm:Sum'
+  | 'wasm:Mean'
+  | 'wasm:Add'
+  | 'wasm:Sub'
+  | 'wasm:Multiply'
+  | 'wasm:RealDiv'
   | 'cpu:Conv2DBackpropFilter';
 
 interface Replacement {
   /** The kernel registered before ours (null: the backend had none). */
   stock: tf.KernelConfig | null;
+  fast: tf.KernelFunc;
+  /** The native kernel, once registerNativeKernels has added it. */
+  native: tf.KernelFunc | null;
   mode: KernelMode;
+}
+
+function dispatch(entry: Replacement, args: Parameters<tf.KernelFunc>[0]) {
+  if (entry.mode === 'native' && entry.native != null) return entry.native(args);
+  if (entry.mode === 'stock' && entry.stock != null) return entry.stock.kernelFunc(args);
+  return entry.fast(args);
 }
 
 const replaced = new Map<TrainingKernel, Replacement>();
@@ -40,15 +71,14 @@ function replaceKernel(
         `@tensorflow/tfjs-backend-${backendName} first (initBackend does)`,
     );
   }
-  const entry: Replacement = { stock, mode: 'fast' };
-  const fast = make(stock?.kernelFunc ?? null);
+  const entry: Replacement = { stock, fast: make(stock?.kernelFunc ?? null), native: null, mode: 'fast' };
   if (stock != null) tf.unregisterKernel(kernelName, backendName);
   tf.registerKernel({
     kernelName,
     backendName,
     setupFunc: stock?.setupFunc,
     disposeFunc: stock?.disposeFunc,
-    kernelFunc: (args) => (entry.mode === 'stock' && stock != null ? stock.kernelFunc(args) : fast(args)),
+    kernelFunc: (args) => dispatch(entry, args),
   });
   replaced.set(key, entry);
   return true;
@@ -95,7 +125,64 @@ export function registerWasmTrainingKernels(): TrainingKernel[] {
   if (replaceKernel('wasm:MaxPoolGrad', (stock) => maxPoolGradOnHeap(stock!), { requireStock: true })) {
     done.push('wasm:MaxPoolGrad');
   }
+  if (replaceKernel('wasm:Identity', (stock) => sharedIdentity(stock!), { requireStock: true })) {
+    done.push('wasm:Identity');
+  }
+  if (replaceKernel('wasm:Cast', (stock) => sharedCast(stock!), { requireStock: true })) {
+    done.push('wasm:Cast');
+  }
   return done;
+}
+
+const nativeThreads: NativeThreads = { threads: 1 };
+
+/**
+ * Puts @bmp/backends-native's C++ kernels (`kernels`, from its loadNativeKernels()) in front of the wasm
+ * backend's Conv2D, Conv2DBackpropFilter and Conv2DBackpropInput (with `threads` threads), Sum and Mean
+ * over leading axes, and Add, Sub, Multiply and RealDiv with a trailing-axes operand, all computing on the
+ * wasm heap; the cases they do not cover go to the kernels registered before. Registers the wasm
+ * training kernels first if needed. Calling it again only changes the thread count. Returns the kernels
+ * now in 'native' mode.
+ */
+export function registerNativeKernels(
+  kernels: NativeKernels,
+  options: { threads?: number } = {},
+): TrainingKernel[] {
+  const threads = options.threads ?? 1;
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new Error(`@bmp/backends: native threads must be an integer >= 1, got ${String(options.threads)}`);
+  }
+  registerWasmTrainingKernels();
+  nativeThreads.threads = threads;
+  const make: Partial<Record<TrainingKernel, (fallback: tf.KernelFunc) => tf.KernelFunc>> = {
+    'wasm:Conv2D': (f) => nativeConv2D(kernels, nativeThreads, f),
+    'wasm:Conv2DBackpropFilter': (f) => nativeConv2DBackpropFilter(kernels, nativeThreads, f),
+    'wasm:Conv2DBackpropInput': (f) => nativeConv2DBackpropInput(kernels, nativeThreads, f),
+    'wasm:Sum': (f) => nativeReduce(kernels, 'Sum', f),
+    'wasm:Mean': (f) => nativeReduce(kernels, 'Mean', f),
+    'wasm:MaxPoolGrad': (f) => maxPoolGradOnHeap(f, kernels),
+  };
+  for (const op of ['Add', 'Sub', 'Multiply', 'RealDiv'] as BinaryKernel[]) {
+    make[`wasm:${op}`] = (f) => nativeBinary(kernels, op, f);
+  }
+  const done: TrainingKernel[] = [];
+  for (const [key, build] of Object.entries(make) as [
+    TrainingKernel,
+    (f: tf.KernelFunc) => tf.KernelFunc,
+  ][]) {
+    // Kernels with no @bmp/backends version yet: 'fast' is the stock kernel.
+    replaceKernel(key, (stock) => stock!, { requireStock: true });
+    const entry = replaced.get(key)!;
+    entry.native ??= build(entry.fast);
+    entry.mode = 'native';
+    done.push(key);
+  }
+  return done;
+}
+
+/** Threads of the native kernels (set by registerNativeKernels). */
+export function nativeKernelThreads(): number {
+  return nativeThreads.threads;
 }
 
 /**
@@ -120,15 +207,20 @@ export function registerCpuTrainingKernels(): TrainingKernel[] {
 }
 
 /**
- * Switches a registered kernel between the @bmp/backends version ('fast', the default) and the backend's
- * own ('stock'), for comparisons. wasm's Conv2DBackpropFilter has no stock kernel in tfjs 4.22.
+ * Switches a registered kernel between the native one ('native', where registered), the @bmp/backends
+ * version built from wasm's kernels ('fast') and the backend's own ('stock'), for comparisons. wasm's Conv2DBackpropFilter has no stock kernel in tfjs 4.22.
  */
 export function setTrainingKernelMode(key: TrainingKernel, mode: KernelMode): void {
   const entry = replaced.get(key);
   if (entry == null)
     throw new Error(`@bmp/backends: ${key} is not registered (call register*TrainingKernels)`);
-  if (mode !== 'fast' && mode !== 'stock') throw new Error(`unknown kernel mode '${String(mode)}'`);
+  if (mode !== 'native' && mode !== 'fast' && mode !== 'stock') {
+    throw new Error(`unknown kernel mode '${String(mode)}'`);
+  }
   if (mode === 'stock' && entry.stock == null) throw new Error(`@bmp/backends: ${key} has no stock kernel`);
+  if (mode === 'native' && entry.native == null) {
+    throw new Error(`@bmp/backends: ${key} has no native kernel (call registerNativeKernels)`);
+  }
   entry.mode = mode;
 }
 

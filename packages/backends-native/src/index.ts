@@ -1,0 +1,151 @@
+// Loads the native convolution kernels built by scripts/build-native.mjs (at install or build time).
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Geometry of an NHWC convolution, in this order: batch, inHeight, inWidth, inChannels, filterHeight,
+ * filterWidth, outChannels, outHeight, outWidth, strideHeight, strideWidth, padTop, padLeft (dilation 1).
+ */
+export type ConvGeometry = Int32Array;
+
+/** The native kernels. Each returns false, writing nothing, when it does not cover the case. */
+export interface NativeKernels {
+  /** y[n, oh, ow, co] = sum x[n, oh*sh - top + i, ow*sw - left + j, ci] * w[i, j, ci, co]. Needs co % 4 = 0. */
+  convForward(
+    x: Float32Array,
+    w: Float32Array,
+    y: Float32Array,
+    geometry: ConvGeometry,
+    threads: number,
+  ): boolean;
+  /** dw[i, j, ci, co] = sum over n, oh, ow of x[n, oh*sh - top + i, ow*sw - left + j, ci] * dy[n, oh, ow, co]. Needs co % 4 = 0. */
+  convFilterGrad(
+    x: Float32Array,
+    dy: Float32Array,
+    dw: Float32Array,
+    geometry: ConvGeometry,
+    threads: number,
+  ): boolean;
+  /** dx = the gradient of convForward with respect to x, for stride 1. Needs ci % 4 = 0. */
+  convInputGrad(
+    dy: Float32Array,
+    w: Float32Array,
+    dx: Float32Array,
+    geometry: ConvGeometry,
+    threads: number,
+  ): boolean;
+  /** out[c] = scale * sum over rows r of x[r * out.length + c] (block sums in double). */
+  sumRows(x: Float32Array, out: Float32Array, scale: number): boolean;
+  /**
+   * out[r, c] = x[r, c] op v[c] (`vectorFirst`: v[c] op x[r, c]) with c < v.length; op 0 add, 1 sub,
+   * 2 mul, 3 div.
+   */
+  broadcastRows(
+    op: 0 | 1 | 2 | 3,
+    x: Float32Array,
+    v: Float32Array,
+    out: Float32Array,
+    vectorFirst: boolean,
+  ): boolean;
+  /**
+   * Max-pool gradient: each window's first maximum (row-major, strict >) per channel receives dy.
+   * geometry: batch, inHeight, inWidth, channels, outHeight, outWidth, filterHeight, filterWidth,
+   * strideHeight, strideWidth, padTop, padLeft.
+   */
+  maxPoolGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, geometry: Int32Array): boolean;
+  /** The instruction set the addon was compiled for and its widest vector (float lanes). */
+  info(): { isa: string; lanes: number };
+}
+
+export interface NativeLoadResult {
+  /** The kernels, or null when the addon is not built or does not load. */
+  kernels: NativeKernels | null;
+  /** Where the addon is (or was looked for). */
+  path: string;
+  /** Why `kernels` is null, or what was loaded. */
+  reason: string;
+}
+
+declare const __filename: string | undefined;
+
+function packageDir(): string {
+  // dist/index.{js,cjs} and src/index.ts both sit one level below the package root.
+  const here = typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url);
+  return dirname(dirname(here));
+}
+
+/** The path of the compiled addon. */
+export const addonPath: string = join(packageDir(), 'build', 'bmp_backends_native.node');
+
+let cached: NativeLoadResult | undefined;
+
+/** Loads the addon once; never throws (the reason says what went wrong). */
+export function loadNativeKernels(): NativeLoadResult {
+  if (cached) return cached;
+  if (!existsSync(addonPath)) {
+    cached = {
+      kernels: null,
+      path: addonPath,
+      reason:
+        `the addon is not built (${addonPath} is missing; it needs a C++17 compiler at install: ` +
+        'run `node scripts/build-native.mjs` in @bmp/backends-native, or reinstall with one on PATH)',
+    };
+    return cached;
+  }
+  try {
+    const require = createRequire(typeof __filename === 'string' ? __filename : import.meta.url);
+    const kernels = require(addonPath) as NativeKernels;
+    const { isa, lanes } = kernels.info();
+    cached = { kernels, path: addonPath, reason: `native kernels (${isa}, ${lanes} float lanes)` };
+  } catch (error) {
+    cached = {
+      kernels: null,
+      path: addonPath,
+      reason: `the addon at ${addonPath} does not load: ${(error as Error).message}`,
+    };
+  }
+  return cached;
+}
+
+/** Packs a geometry for the kernels, checking that every value is an integer in range. */
+export function convGeometry(g: {
+  batch: number;
+  inHeight: number;
+  inWidth: number;
+  inChannels: number;
+  filterHeight: number;
+  filterWidth: number;
+  outChannels: number;
+  outHeight: number;
+  outWidth: number;
+  strideHeight: number;
+  strideWidth: number;
+  padTop: number;
+  padLeft: number;
+}): ConvGeometry {
+  const values = [
+    g.batch,
+    g.inHeight,
+    g.inWidth,
+    g.inChannels,
+    g.filterHeight,
+    g.filterWidth,
+    g.outChannels,
+    g.outHeight,
+    g.outWidth,
+    g.strideHeight,
+    g.strideWidth,
+    g.padTop,
+    g.padLeft,
+  ];
+  values.forEach((v, i) => {
+    if (!Number.isInteger(v) || (i < 11 && v < 1)) {
+      throw new Error(
+        `@bmp/backends-native: convolution geometry value ${i} is ${v} (expected an integer${i < 11 ? ' >= 1' : ''})`,
+      );
+    }
+  });
+  return Int32Array.from(values);
+}

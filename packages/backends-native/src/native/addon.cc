@@ -1,0 +1,188 @@
+// Node-API entry points of @bmp/backends-native. Every kernel takes Float32Array views (on the
+// wasm heap, or anywhere else), an Int32Array geometry and a thread count, and returns false when
+// it does not cover the case (nothing written), so the caller can run its own kernel instead.
+#include <node_api.h>
+
+#include <string>
+
+#include "conv.h"
+#include "elementwise.h"
+#include "pool.h"
+
+namespace {
+
+napi_value throwError(napi_env env, const std::string& message) {
+  napi_throw_type_error(env, nullptr, ("@bmp/backends-native: " + message).c_str());
+  return nullptr;
+}
+
+bool floatArray(napi_env env, napi_value v, float** data, size_t* length) {
+  bool is = false;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return false;
+  napi_typedarray_type type;
+  void* raw = nullptr;
+  if (napi_get_typedarray_info(env, v, &type, length, &raw, nullptr, nullptr) != napi_ok) return false;
+  if (type != napi_float32_array) return false;
+  *data = static_cast<float*>(raw);
+  return true;
+}
+
+napi_value boolean(napi_env env, bool b) {
+  napi_value out;
+  napi_get_boolean(env, b, &out);
+  return out;
+}
+
+// (a: Float32Array, b: Float32Array, out: Float32Array, geometry: Int32Array(13), threads: number)
+// geometry: n, h, w, ci, kh, kw, co, oh, ow, strideH, strideW, padTop, padLeft.
+template <bool (*Kernel)(const float*, const float*, float*, const bmp::ConvGeom&, int), int Which>
+napi_value convEntry(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc != 5) return throwError(env, "conv kernels take (a, b, out, geometry, threads)");
+  float* ptr[3];
+  size_t len[3];
+  for (int i = 0; i < 3; i++)
+    if (!floatArray(env, argv[i], &ptr[i], &len[i]))
+      return throwError(env, "argument " + std::to_string(i) + " must be a Float32Array");
+  bool is = false;
+  napi_typedarray_type type;
+  size_t glen = 0;
+  void* graw = nullptr;
+  if (napi_is_typedarray(env, argv[3], &is) != napi_ok || !is ||
+      napi_get_typedarray_info(env, argv[3], &type, &glen, &graw, nullptr, nullptr) != napi_ok ||
+      type != napi_int32_array || glen != 13)
+    return throwError(env, "geometry must be an Int32Array of 13 values");
+  const int32_t* gv = static_cast<const int32_t*>(graw);
+  for (size_t i = 0; i < glen; i++)
+    if (gv[i] < (i >= 11 ? -(1 << 20) : 1)) return throwError(env, "geometry value " + std::to_string(i) + " is out of range");
+  const bmp::ConvGeom g{gv[0], gv[1], gv[2], gv[3], gv[4], gv[5], gv[6], gv[7], gv[8], gv[9], gv[10], gv[11], gv[12]};
+  int32_t threads = 1;
+  napi_get_value_int32(env, argv[4], &threads);
+  if (threads < 1) threads = 1;
+  // Sizes of x/dy, filter, and output for each kernel, checked before any pointer is touched.
+  const size_t xs = size_t(g.n) * g.h * g.w * g.ci, ws = size_t(g.kh) * g.kw * g.ci * g.co,
+               ys = size_t(g.n) * g.oh * g.ow * g.co;
+  size_t want[3];
+  if (Which == 0) want[0] = xs, want[1] = ws, want[2] = ys;       // forward: x, w -> y
+  else if (Which == 1) want[0] = xs, want[1] = ys, want[2] = ws;  // filter grad: x, dy -> dw
+  else want[0] = ys, want[1] = ws, want[2] = xs;                  // input grad: dy, w -> dx
+  for (int i = 0; i < 3; i++)
+    if (len[i] != want[i])
+      return throwError(env, "argument " + std::to_string(i) + " has " + std::to_string(len[i]) +
+                                 " elements, the geometry needs " + std::to_string(want[i]));
+  return boolean(env, Kernel(ptr[0], ptr[1], ptr[2], g, threads));
+}
+
+bool numberArg(napi_env env, napi_value v, double* out) {
+  napi_valuetype t;
+  return napi_typeof(env, v, &t) == napi_ok && t == napi_number && napi_get_value_double(env, v, out) == napi_ok;
+}
+
+// (x: Float32Array, out: Float32Array, scale: number): out[c] = scale * sum over rows of x[r, c], with
+// cols = out.length.
+napi_value sumRowsEntry(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  float *x, *out;
+  size_t xn, on;
+  double scale;
+  if (argc != 3 || !floatArray(env, argv[0], &x, &xn) || !floatArray(env, argv[1], &out, &on) ||
+      !numberArg(env, argv[2], &scale))
+    return throwError(env, "sumRows takes (x: Float32Array, out: Float32Array, scale: number)");
+  if (on == 0 || xn % on != 0)
+    return throwError(env, "sumRows: x has " + std::to_string(xn) + " elements, not a multiple of out's " + std::to_string(on));
+  bmp::sumRows(x, int64_t(xn / on), int64_t(on), out, scale);
+  return boolean(env, true);
+}
+
+// (op: 0 add | 1 sub | 2 mul | 3 div, x, v, out, vectorFirst: boolean): out[r, c] = x[r, c] op v[c]
+// (or v[c] op x[r, c]), with cols = v.length.
+napi_value broadcastRowsEntry(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  float *x, *v, *out;
+  size_t xn, vn, on;
+  double op;
+  bool first = false;
+  if (argc != 5 || !numberArg(env, argv[0], &op) || !floatArray(env, argv[1], &x, &xn) ||
+      !floatArray(env, argv[2], &v, &vn) || !floatArray(env, argv[3], &out, &on) ||
+      napi_get_value_bool(env, argv[4], &first) != napi_ok)
+    return throwError(env, "broadcastRows takes (op, x: Float32Array, v: Float32Array, out: Float32Array, vectorFirst: boolean)");
+  if (vn == 0 || xn % vn != 0 || on != xn)
+    return throwError(env, "broadcastRows: sizes x " + std::to_string(xn) + ", v " + std::to_string(vn) + ", out " + std::to_string(on));
+  return boolean(env, bmp::broadcastRows(int(op), x, v, out, int64_t(xn / vn), int64_t(vn), first));
+}
+
+// (x, dy, dx: Float32Array, geometry: Int32Array(12)): n, h, w, c, outH, outW, filterH, filterW,
+// strideH, strideW, padTop, padLeft.
+napi_value maxPoolGradEntry(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  float* ptr[3];
+  size_t len[3];
+  for (int i = 0; i < 3; i++)
+    if (argc != 4 || !floatArray(env, argv[i], &ptr[i], &len[i]))
+      return throwError(env, "maxPoolGrad takes (x, dy, dx: Float32Array, geometry: Int32Array(12))");
+  bool is = false;
+  napi_typedarray_type type;
+  size_t glen = 0;
+  void* graw = nullptr;
+  if (napi_is_typedarray(env, argv[3], &is) != napi_ok || !is ||
+      napi_get_typedarray_info(env, argv[3], &type, &glen, &graw, nullptr, nullptr) != napi_ok ||
+      type != napi_int32_array || glen != 12)
+    return throwError(env, "maxPoolGrad geometry must be an Int32Array of 12 values");
+  const int32_t* v = static_cast<const int32_t*>(graw);
+  for (int i = 0; i < 10; i++)
+    if (v[i] < 1) return throwError(env, "maxPoolGrad geometry value " + std::to_string(i) + " must be >= 1");
+  const bmp::PoolGeom g{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11]};
+  const size_t xs = size_t(g.n) * g.h * g.w * g.c, ys = size_t(g.n) * g.oh * g.ow * g.c;
+  if (len[0] != xs || len[1] != ys || len[2] != xs)
+    return throwError(env, "maxPoolGrad: sizes x " + std::to_string(len[0]) + ", dy " + std::to_string(len[1]) +
+                               ", dx " + std::to_string(len[2]) + " do not match the geometry");
+  bmp::maxPoolGrad(ptr[0], ptr[1], ptr[2], g);
+  return boolean(env, true);
+}
+
+napi_value infoEntry(napi_env env, napi_callback_info) {
+  napi_value out, lanes, isa;
+  napi_create_object(env, &out);
+  napi_create_int32(env, bmp::kWideLanes, &lanes);
+#if defined(__AVX512F__)
+  const char* name = "avx512";
+#elif defined(__AVX2__)
+  const char* name = "avx2";
+#elif defined(__AVX__)
+  const char* name = "avx";
+#elif defined(__ARM_NEON)
+  const char* name = "neon";
+#else
+  const char* name = "generic";
+#endif
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &isa);
+  napi_set_named_property(env, out, "lanes", lanes);
+  napi_set_named_property(env, out, "isa", isa);
+  return out;
+}
+
+napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"convForward", nullptr, convEntry<bmp::convForward, 0>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"convFilterGrad", nullptr, convEntry<bmp::convFilterGrad, 1>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"convInputGrad", nullptr, convEntry<bmp::convInputGrad, 2>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sumRows", nullptr, sumRowsEntry, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"broadcastRows", nullptr, broadcastRowsEntry, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"maxPoolGrad", nullptr, maxPoolGradEntry, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"info", nullptr, infoEntry, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(bmp_backends_native, init)

@@ -1,0 +1,318 @@
+// Convolution kernels for NHWC float32 tensors: implicit GEMM with a packed A panel and a
+// register-tiled micro-kernel written with GCC/Clang vector extensions (compiled -march=native).
+#pragma once
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+namespace bmp {
+
+#if defined(__AVX512F__)
+constexpr int kWideLanes = 16;
+constexpr int kRegs = 32;
+#elif defined(__AVX__)
+constexpr int kWideLanes = 8;
+constexpr int kRegs = 16;
+#else
+constexpr int kWideLanes = 4;
+constexpr int kRegs = 16;
+#endif
+
+template <int L>
+struct Vec {
+  typedef float type __attribute__((vector_size(L * 4)));
+  typedef float utype __attribute__((vector_size(L * 4), aligned(4)));
+  static inline type load(const float* p) { return *reinterpret_cast<const utype*>(p); }
+  static inline void store(float* p, type v) { *reinterpret_cast<utype*>(p) = v; }
+  static inline type splat(float s) { return type{} + s; }
+};
+
+// Short copies inline (memcpy calls cost more than the copy for a few channels).
+inline void copyFloats(float* dst, const float* src, int n) {
+  int i = 0;
+  for (; i + kWideLanes <= n; i += kWideLanes) Vec<kWideLanes>::store(dst + i, Vec<kWideLanes>::load(src + i));
+  for (; i < n; i++) dst[i] = src[i];
+}
+
+inline void zeroFloats(float* dst, int n) {
+  int i = 0;
+  for (; i + kWideLanes <= n; i += kWideLanes) Vec<kWideLanes>::store(dst + i, Vec<kWideLanes>::splat(0.f));
+  for (; i < n; i++) dst[i] = 0.f;
+}
+
+struct ConvGeom {
+  int n, h, w, ci;      // input
+  int kh, kw, co;       // filter [kh, kw, ci, co]
+  int oh, ow;           // output
+  int sh, sw, top, left;
+  int64_t pixels() const { return int64_t(n) * oh * ow; }
+  int depth() const { return kh * kw * ci; }
+};
+
+// Runs fn(begin, end) over [0, total) split into `threads` contiguous ranges (the caller's thread
+// takes the first one).
+template <class F>
+void parallelFor(int64_t total, int threads, F fn) {
+  threads = int(std::max<int64_t>(1, std::min<int64_t>(threads, total)));
+  if (threads == 1) {
+    fn(int64_t(0), total);
+    return;
+  }
+  std::vector<std::thread> pool;
+  const int64_t chunk = (total + threads - 1) / threads;
+  for (int t = 1; t < threads; t++) {
+    const int64_t b = t * chunk, e = std::min(total, b + chunk);
+    if (b < e) pool.emplace_back([=] { fn(b, e); });
+  }
+  fn(int64_t(0), std::min(total, chunk));
+  for (auto& th : pool) th.join();
+}
+
+// c[r][0..NV*L) (+)= sum_k a[k*MR + r] * b[k*ldb + 0..NV*L), for r < rows.
+template <int L, int MR, int NV>
+inline void microKernel(const float* a, const float* b, int64_t ldb, int depth, float* c, int64_t ldc,
+                        int rows, bool accumulate) {
+  using V = Vec<L>;
+  typename V::type acc[MR][NV];
+  for (int r = 0; r < MR; r++)
+    for (int j = 0; j < NV; j++) acc[r][j] = V::splat(0.f);
+  for (int k = 0; k < depth; k++) {
+    typename V::type bv[NV];
+    for (int j = 0; j < NV; j++) bv[j] = V::load(b + k * ldb + j * L);
+    const float* ak = a + k * MR;
+    for (int r = 0; r < MR; r++) {
+      const typename V::type s = V::splat(ak[r]);
+      for (int j = 0; j < NV; j++) acc[r][j] += s * bv[j];
+    }
+  }
+  for (int r = 0; r < MR; r++) {
+    if (r >= rows) break;
+    for (int j = 0; j < NV; j++) {
+      float* p = c + r * ldc + j * L;
+      V::store(p, accumulate ? V::load(p) + acc[r][j] : acc[r][j]);
+    }
+  }
+}
+
+}  // namespace bmp
+
+namespace bmp {
+
+// ---- forward: y[p, co] = sum_k col(x)[p, k] * w[k, co], p = (n, oh, ow), k = (kh, kw, ci) ----
+
+// The packed pixel tile of the forward pass: depth split into chunks of KC, each chunk MR rows of KC
+// values: a[(chunk * MR + r) * KC + kk] = col(x)[p0 + r, chunk * KC + kk]. Rows are filled with
+// contiguous copies (one filter tap's channels at a time), and the micro-kernel reads row r at the
+// compile-time offset r * KC.
+template <int MR, int KC>
+void packPixels(const float* x, const ConvGeom& g, int64_t p0, int rows, float* a, float* row) {
+  const int depth = g.depth();
+  const int chunks = (depth + KC - 1) / KC;
+  // (n, oh, ow) of pixel p0, then stepped (divisions per pixel cost as much as the copies).
+  int ow = int(p0 % g.ow);
+  const int64_t q = p0 / g.ow;
+  int oh = int(q % g.oh);
+  int n = int(q / g.oh);
+  for (int r = 0; r < MR; r++) {
+    if (r >= rows) {
+      zeroFloats(row, depth);
+    } else {
+      const int ih0 = oh * g.sh - g.top, iw0 = ow * g.sw - g.left;
+      float* dst = row;
+      for (int i = 0; i < g.kh; i++) {
+        const int ih = ih0 + i;
+        for (int j = 0; j < g.kw; j++, dst += g.ci) {
+          const int iw = iw0 + j;
+          if (ih < 0 || ih >= g.h || iw < 0 || iw >= g.w) zeroFloats(dst, g.ci);
+          else copyFloats(dst, x + ((int64_t(n) * g.h + ih) * g.w + iw) * g.ci, g.ci);
+        }
+      }
+      if (++ow == g.ow) {
+        ow = 0;
+        if (++oh == g.oh) {
+          oh = 0;
+          n++;
+        }
+      }
+    }
+    for (int c = 0; c < chunks; c++) copyFloats(a + (int64_t(c) * MR + r) * KC, row + c * KC, std::min(KC, depth - c * KC));
+  }
+}
+
+// c[r][0..NV*L) = sum_k a(r, k) * b[k*ldb + 0..NV*L) over the chunked layout of packPixels, r < rows.
+template <int L, int MR, int NV, int KC>
+inline void microKernelChunked(const float* a, const float* b, int64_t ldb, int depth, float* c, int64_t ldc,
+                               int rows) {
+  using V = Vec<L>;
+  typename V::type acc[MR][NV];
+  for (int r = 0; r < MR; r++)
+    for (int j = 0; j < NV; j++) acc[r][j] = V::splat(0.f);
+  for (int k0 = 0; k0 < depth; k0 += KC) {
+    const float* ac = a + int64_t(k0 / KC) * MR * KC;
+    const float* bc = b + k0 * ldb;
+    const int n = std::min(KC, depth - k0);
+    for (int kk = 0; kk < n; kk++) {
+      typename V::type bv[NV];
+      for (int j = 0; j < NV; j++) bv[j] = V::load(bc + kk * ldb + j * L);
+      for (int r = 0; r < MR; r++) {
+        const typename V::type s = V::splat(ac[r * KC + kk]);
+        for (int j = 0; j < NV; j++) acc[r][j] += s * bv[j];
+      }
+    }
+  }
+  for (int r = 0; r < MR; r++) {
+    if (r >= rows) break;
+    for (int j = 0; j < NV; j++) V::store(c + r * ldc + j * L, acc[r][j]);
+  }
+}
+
+template <int L, int MR, int NV>
+void convForwardT(const float* x, const float* w, float* y, const ConvGeom& g, int threads) {
+  constexpr int KC = 64;
+  const int64_t tiles = (g.pixels() + MR - 1) / MR;
+  const int depth = g.depth();
+  const int chunks = (depth + KC - 1) / KC;
+  parallelFor(tiles, threads, [&](int64_t t0, int64_t t1) {
+    std::vector<float> a(size_t(chunks) * MR * KC), row(depth);
+    for (int64_t t = t0; t < t1; t++) {
+      const int64_t p0 = t * MR;
+      const int rows = int(std::min<int64_t>(MR, g.pixels() - p0));
+      packPixels<MR, KC>(x, g, p0, rows, a.data(), row.data());
+      for (int c0 = 0; c0 < g.co; c0 += NV * L)
+        microKernelChunked<L, MR, NV, KC>(a.data(), w + c0, g.co, depth, y + p0 * g.co + c0, g.co, rows);
+    }
+  });
+}
+
+// ---- filter gradient: dw[k, co] = sum_p col(x)[p, k] * dy[p, co] ----
+
+// a[pp * MR + r] = col(x)[p0 + pp, k0 + r] for pp < count (zero outside the image and for k >= depth).
+template <int MR>
+void packDepth(const float* x, const ConvGeom& g, int64_t p0, int count, int k0, float* a) {
+  const int depth = g.depth();
+  int kh[MR], kw[MR], kc[MR];
+  for (int r = 0; r < MR; r++) {
+    const int k = k0 + r;
+    kc[r] = k % g.ci;
+    kw[r] = (k / g.ci) % g.kw;
+    kh[r] = k / (g.ci * g.kw);
+  }
+  // Contiguous fast path: the MR depth indices are MR consecutive channels of one filter tap.
+  const bool contiguous = k0 + MR <= depth && kc[0] + MR <= g.ci;
+  int ow = int(p0 % g.ow);
+  int64_t q = p0 / g.ow;
+  int oh = int(q % g.oh);
+  int n = int(q / g.oh);
+  for (int pp = 0; pp < count; pp++) {
+    float* dst = a + int64_t(pp) * MR;
+    const int ihb = oh * g.sh - g.top, iwb = ow * g.sw - g.left;
+    if (contiguous) {
+      const int ih = ihb + kh[0], iw = iwb + kw[0];
+      if (ih < 0 || ih >= g.h || iw < 0 || iw >= g.w) {
+        for (int r = 0; r < MR; r++) dst[r] = 0.f;
+      } else {
+        const float* src = x + ((int64_t(n) * g.h + ih) * g.w + iw) * g.ci + kc[0];
+        for (int r = 0; r < MR; r++) dst[r] = src[r];
+      }
+    } else {
+      for (int r = 0; r < MR; r++) {
+        const int ih = ihb + kh[r], iw = iwb + kw[r];
+        dst[r] = (k0 + r >= depth || ih < 0 || ih >= g.h || iw < 0 || iw >= g.w)
+                     ? 0.f
+                     : x[((int64_t(n) * g.h + ih) * g.w + iw) * g.ci + kc[r]];
+      }
+    }
+    if (++ow == g.ow) {
+      ow = 0;
+      if (++oh == g.oh) {
+        oh = 0;
+        n++;
+      }
+    }
+  }
+}
+
+template <int L, int MR, int NV>
+void convFilterGradT(const float* x, const float* dy, float* dw, const ConvGeom& g, int threads) {
+  constexpr int KC = 256;         // pixels per packed panel
+  constexpr int kPartitions = 12;  // fixed, so that the result does not depend on the thread count
+  const int depth = g.depth();
+  const int64_t size = int64_t(depth) * g.co;
+  const int64_t chunks = (g.pixels() + KC - 1) / KC;
+  const int parts = int(std::min<int64_t>(kPartitions, chunks));
+  std::vector<std::vector<float>> partial(parts);
+  parallelFor(parts, threads, [&](int64_t t0, int64_t t1) {
+    std::vector<float> a(size_t(KC) * MR);
+    for (int64_t t = t0; t < t1; t++) {
+      std::vector<float>& acc = partial[t];
+      acc.assign(size, 0.f);
+      const int64_t c0 = chunks * t / parts, c1 = chunks * (t + 1) / parts;
+      for (int64_t c = c0; c < c1; c++) {
+        const int64_t p0 = c * KC;
+        const int count = int(std::min<int64_t>(KC, g.pixels() - p0));
+        for (int k0 = 0; k0 < depth; k0 += MR) {
+          packDepth<MR>(x, g, p0, count, k0, a.data());
+          const int rows = std::min(MR, depth - k0);
+          for (int j0 = 0; j0 < g.co; j0 += NV * L)
+            microKernel<L, MR, NV>(a.data(), dy + p0 * g.co + j0, g.co, count, acc.data() + int64_t(k0) * g.co + j0,
+                                   g.co, rows, true);
+        }
+      }
+    }
+  });
+  std::copy(partial[0].begin(), partial[0].end(), dw);
+  for (int t = 1; t < parts; t++)
+    for (int64_t i = 0; i < size; i++) dw[i] += partial[t][i];
+}
+
+// ---- dispatch on the output width (channels): widest vector that divides it ----
+
+enum class Op { Forward, FilterGrad };
+
+template <int L>
+bool runWith(Op op, const float* in0, const float* in1, float* out, const ConvGeom& g, int threads) {
+  const bool two = (g.co / L) % 2 == 0;
+  if (op == Op::Forward) {
+    if (two) convForwardT<L, (kRegs >= 32 ? 12 : 6), 2>(in0, in1, out, g, threads);
+    else convForwardT<L, (kRegs >= 32 ? 16 : 8), 1>(in0, in1, out, g, threads);
+  } else {
+    if (two) convFilterGradT<L, (kRegs >= 32 ? 8 : 4), 2>(in0, in1, out, g, threads);
+    else convFilterGradT<L, 8, 1>(in0, in1, out, g, threads);
+  }
+  return true;
+}
+
+// Returns false (nothing written) when the output channels are not a multiple of 4.
+inline bool run(Op op, const float* in0, const float* in1, float* out, const ConvGeom& g, int threads) {
+  if (g.co % kWideLanes == 0) return runWith<kWideLanes>(op, in0, in1, out, g, threads);
+  if (kWideLanes > 8 && g.co % 8 == 0) return runWith<(kWideLanes > 8 ? 8 : kWideLanes)>(op, in0, in1, out, g, threads);
+  if (g.co % 4 == 0) return runWith<4>(op, in0, in1, out, g, threads);
+  return false;
+}
+
+inline bool convForward(const float* x, const float* w, float* y, const ConvGeom& g, int threads) {
+  return run(Op::Forward, x, w, y, g, threads);
+}
+
+inline bool convFilterGrad(const float* x, const float* dy, float* dw, const ConvGeom& g, int threads) {
+  return run(Op::FilterGrad, x, dy, dw, g, threads);
+}
+
+// dx for stride 1: the correlation of dy with the flipped, transposed filter.
+inline bool convInputGrad(const float* dy, const float* w, float* dx, const ConvGeom& g, int threads) {
+  if (g.sh != 1 || g.sw != 1) return false;
+  ConvGeom t{g.n, g.oh, g.ow, g.co, g.kh, g.kw, g.ci, g.h, g.w, 1, 1, g.kh - 1 - g.top, g.kw - 1 - g.left};
+  if (t.co % 4 != 0) return false;
+  std::vector<float> flipped(size_t(g.kh) * g.kw * g.ci * g.co);
+  for (int i = 0; i < g.kh; i++)
+    for (int j = 0; j < g.kw; j++)
+      for (int c = 0; c < g.ci; c++)
+        for (int o = 0; o < g.co; o++)
+          flipped[((int64_t(g.kh - 1 - i) * g.kw + (g.kw - 1 - j)) * g.co + o) * g.ci + c] =
+              w[((int64_t(i) * g.kw + j) * g.ci + c) * g.co + o];
+  return convForward(dy, flipped.data(), dx, t, threads);
+}
+
+}  // namespace bmp

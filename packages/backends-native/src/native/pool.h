@@ -1,0 +1,48 @@
+// Max-pool gradient for NHWC float32: each window's first maximum (row-major, strict >) per channel
+// receives the window's dy; windows of only NaN / -Infinity pass nothing (tfjs-backend-cpu's rule).
+#pragma once
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+namespace bmp {
+
+struct PoolGeom {
+  int n, h, w, c, oh, ow, fh, fw, sh, sw, top, left;
+};
+
+inline void maxPoolGrad(const float* x, const float* dy, float* dx, const PoolGeom& g) {
+  const int64_t size = int64_t(g.n) * g.h * g.w * g.c;
+  for (int64_t i = 0; i < size; i++) dx[i] = 0.f;
+  std::vector<float> best(g.c);
+  std::vector<int64_t> at(g.c);
+  for (int n = 0; n < g.n; n++)
+    for (int oy = 0; oy < g.oh; oy++) {
+      const int y0 = oy * g.sh - g.top;
+      const int yMin = y0 < 0 ? 0 : y0, yMax = y0 + g.fh < g.h ? y0 + g.fh : g.h;
+      for (int ox = 0; ox < g.ow; ox++) {
+        const int x0 = ox * g.sw - g.left;
+        const int xMin = x0 < 0 ? 0 : x0, xMax = x0 + g.fw < g.w ? x0 + g.fw : g.w;
+        for (int c = 0; c < g.c; c++) {
+          best[c] = -std::numeric_limits<float>::infinity();
+          at[c] = -1;
+        }
+        for (int y = yMin; y < yMax; y++)
+          for (int xx = xMin; xx < xMax; xx++) {
+            const int64_t base = ((int64_t(n) * g.h + y) * g.w + xx) * g.c;
+            for (int c = 0; c < g.c; c++) {
+              const float v = x[base + c];
+              if (v > best[c]) {
+                best[c] = v;
+                at[c] = base + c;
+              }
+            }
+          }
+        const float* d = dy + ((int64_t(n) * g.oh + oy) * g.ow + ox) * g.c;
+        for (int c = 0; c < g.c; c++)
+          if (at[c] >= 0) dx[at[c]] += d[c];
+      }
+    }
+}
+
+}  // namespace bmp

@@ -1,0 +1,184 @@
+// Conv2D and its two gradients for the wasm backend, computed by @bmp/backends-native (C++ compiled for
+// the machine at install, multi-threaded) directly on the wasm heap: no copies, no transposes.
+//
+// The three kernels share one geometry (tfjs' computeConv2DInfo): x [N, H, W, Ci], filter
+// [kh, kw, Ci, Co], y / dy [N, Ho, Wo, Co], strides, and the front padding (top, left).
+// - Conv2D:               y  = sum over taps of x * W             (any stride; Co % 4 = 0)
+// - Conv2DBackpropFilter: dW = sum over pixels of x * dy          (any stride; Co % 4 = 0)
+// - Conv2DBackpropInput:  dx = correlation of dy with flipped W^T (stride 1; Ci % 4 = 0)
+// Anything else (NCHW, other dtypes, dilation, channel counts the addon does not vectorise, strides
+// for dx) goes to `fallback`, the kernel registered before this one.
+import type { ConvGeometry, NativeKernels } from '@bmp/backends-native';
+import * as tf from '@tensorflow/tfjs-core';
+import { type ConvAttrs, isChannelsLast } from '../kernel-utils';
+
+interface HeapBackend {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
+  disposeData(dataId: tf.DataId): boolean;
+}
+
+type Conv2DAttrs = ConvAttrs & { dilations?: number | [number, number] };
+type NativeOp = 'convForward' | 'convFilterGrad' | 'convInputGrad';
+
+/** Threads the native kernels use; a mutable holder so that it can be changed after registration. */
+export interface NativeThreads {
+  threads: number;
+}
+
+function geometry(info: tf.backend_util.Conv2DInfo): ConvGeometry {
+  return Int32Array.from([
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.outChannels,
+    info.outHeight,
+    info.outWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+  ]);
+}
+
+function isDilated(dilations: Conv2DAttrs['dilations']): boolean {
+  if (dilations == null) return false;
+  return typeof dilations === 'number' ? dilations !== 1 : dilations.some((d) => d !== 1);
+}
+
+/**
+ * Computes `outShape` with native kernel `op` from `a` and `b`; returns null (nothing allocated) when the
+ * backend has no heap or the addon does not cover the case.
+ */
+function runNative(
+  native: NativeKernels,
+  op: NativeOp,
+  backend: HeapBackend,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  outShape: number[],
+  info: tf.backend_util.Conv2DInfo,
+  threads: number,
+): tf.TensorInfo | null {
+  if (typeof backend.typedArrayFromHeap !== 'function') return null;
+  if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return null;
+  const out = backend.makeOutput(outShape, 'float32');
+  if (tf.util.sizeFromShape(outShape) === 0) return out;
+  // Views taken after the allocation: growing the wasm memory detaches older ones.
+  const av = backend.typedArrayFromHeap(a) as Float32Array;
+  const bv = backend.typedArrayFromHeap(b) as Float32Array;
+  const ov = backend.typedArrayFromHeap(out) as Float32Array;
+  if (native[op](av, bv, ov, geometry(info), threads)) return out;
+  backend.disposeData(out.dataId);
+  return null;
+}
+
+function channelsLastFloat32(attrs: ConvAttrs, ...tensors: tf.TensorInfo[]): boolean {
+  return (
+    isChannelsLast(attrs.dataFormat) && tensors.every((t) => t.dtype === 'float32' && t.shape.length === 4)
+  );
+}
+
+export function nativeConv2D(
+  native: NativeKernels,
+  holder: NativeThreads,
+  fallback: tf.KernelFunc,
+): tf.KernelFunc {
+  return (args) => {
+    const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
+    const attrs = args.attrs as unknown as Conv2DAttrs;
+    if (!channelsLastFloat32(attrs, x, filter) || isDilated(attrs.dilations)) return fallback(args);
+    const info = tf.backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      filter.shape as [number, number, number, number],
+      attrs.strides,
+      1,
+      attrs.pad,
+      attrs.dimRoundingMode,
+      false,
+      'channelsLast',
+    );
+    const out = runNative(
+      native,
+      'convForward',
+      args.backend as unknown as HeapBackend,
+      x,
+      filter,
+      info.outShape,
+      info,
+      holder.threads,
+    );
+    return out ?? fallback(args);
+  };
+}
+
+export function nativeConv2DBackpropFilter(
+  native: NativeKernels,
+  holder: NativeThreads,
+  fallback: tf.KernelFunc,
+): tf.KernelFunc {
+  return (args) => {
+    const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+    const attrs = args.attrs as unknown as ConvAttrs & { filterShape: [number, number, number, number] };
+    if (!channelsLastFloat32(attrs, x, dy)) return fallback(args);
+    const info = tf.backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      attrs.filterShape,
+      attrs.strides,
+      1,
+      attrs.pad,
+      attrs.dimRoundingMode,
+      false,
+      'channelsLast',
+    );
+    if (dy.shape.join(',') !== info.outShape.join(',')) return fallback(args); // the fallback says what is wrong
+    const out = runNative(
+      native,
+      'convFilterGrad',
+      args.backend as unknown as HeapBackend,
+      x,
+      dy,
+      [...attrs.filterShape],
+      info,
+      holder.threads,
+    );
+    return out ?? fallback(args);
+  };
+}
+
+export function nativeConv2DBackpropInput(
+  native: NativeKernels,
+  holder: NativeThreads,
+  fallback: tf.KernelFunc,
+): tf.KernelFunc {
+  return (args) => {
+    const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+    const attrs = args.attrs as unknown as ConvAttrs & { inputShape: [number, number, number, number] };
+    if (!channelsLastFloat32(attrs, dy, filter)) return fallback(args);
+    const info = tf.backend_util.computeConv2DInfo(
+      attrs.inputShape,
+      filter.shape as [number, number, number, number],
+      attrs.strides,
+      1,
+      attrs.pad,
+      attrs.dimRoundingMode,
+      false,
+      'channelsLast',
+    );
+    if (dy.shape.join(',') !== info.outShape.join(',')) return fallback(args);
+    const out = runNative(
+      native,
+      'convInputGrad',
+      args.backend as unknown as HeapBackend,
+      dy,
+      filter,
+      [...attrs.inputShape],
+      info,
+      holder.threads,
+    );
+    return out ?? fallback(args);
+  };
+}
