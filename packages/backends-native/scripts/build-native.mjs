@@ -13,7 +13,12 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SOURCES = ['src/native/addon.cc'];
-const HEADERS = ['src/native/conv.h', 'src/native/elementwise.h', 'src/native/pool.h'];
+const HEADERS = [
+  'src/native/conv.h',
+  'src/native/elementwise.h',
+  'src/native/pool.h',
+  'src/native/thread-pool.h',
+];
 const OUT = join(ROOT, 'build', 'bmp_backends_native.node');
 const required = process.env.BMP_REQUIRE_NATIVE === '1';
 

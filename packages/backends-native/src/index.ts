@@ -37,7 +37,7 @@ export interface NativeKernels {
     threads: number,
   ): boolean;
   /** out[c] = scale * sum over rows r of x[r * out.length + c] (block sums in double). */
-  sumRows(x: Float32Array, out: Float32Array, scale: number): boolean;
+  sumRows(x: Float32Array, out: Float32Array, scale: number, threads?: number): boolean;
   /**
    * out[r, c] = x[r, c] op v[c] (`vectorFirst`: v[c] op x[r, c]) with c < v.length; op 0 add, 1 sub,
    * 2 mul, 3 div.
@@ -48,13 +48,20 @@ export interface NativeKernels {
     v: Float32Array,
     out: Float32Array,
     vectorFirst: boolean,
+    threads?: number,
   ): boolean;
   /**
    * Max-pool gradient: each window's first maximum (row-major, strict >) per channel receives dy.
    * geometry: batch, inHeight, inWidth, channels, outHeight, outWidth, filterHeight, filterWidth,
    * strideHeight, strideWidth, padTop, padLeft.
    */
-  maxPoolGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, geometry: Int32Array): boolean;
+  maxPoolGrad(
+    x: Float32Array,
+    dy: Float32Array,
+    dx: Float32Array,
+    geometry: Int32Array,
+    threads?: number,
+  ): boolean;
   /** The instruction set the addon was compiled for and its widest vector (float lanes). */
   info(): { isa: string; lanes: number };
 }

@@ -2,6 +2,7 @@
 
 import type { NativeKernels } from '@bmp/backends-native';
 import * as tf from '@tensorflow/tfjs-core';
+import { registerReductionGradients } from './gradients/reduction-gradients';
 import { CONV2D_BACKPROP_FILTER, conv2DBackpropFilterViaConv2D } from './wasm/conv2d-backprop-filter';
 import { conv2DBackpropInputViaConv2D } from './wasm/conv2d-backprop-input';
 import { maxPoolGradOnHeap } from './wasm/max-pool-grad';
@@ -94,8 +95,10 @@ function wasmLoaded(): boolean {
  * - `Conv2DBackpropFilter` (missing in wasm) from Conv2D,
  * - `Conv2DBackpropInput` from Conv2D (stock: a plain loop),
  * - `MaxPoolGrad` as one JavaScript pass over the wasm heap (stock: slower, and wrong for windows whose
- *   values are all negative).
- * Needs `@tensorflow/tfjs-backend-wasm` imported (initBackend does both). Idempotent; returns the kernels
+ *   values are all negative),
+ * - `Identity`, and `Cast` to the same dtype, sharing the input's data instead of copying it;
+ * and the gradients of Sum and Mean with a backend-side onesLike (registerReductionGradients; tfjs-core
+ * builds the ones in JavaScript). Needs `@tensorflow/tfjs-backend-wasm` imported (initBackend does both). Idempotent; returns the kernels
  * this call registered.
  */
 export function registerWasmTrainingKernels(): TrainingKernel[] {
@@ -105,6 +108,7 @@ export function registerWasmTrainingKernels(): TrainingKernel[] {
         "(import '@tensorflow/tfjs-backend-wasm', or call initBackend({ prefer: 'wasm' }))",
     );
   }
+  registerReductionGradients();
   const done: TrainingKernel[] = [];
   if (tf.getKernel(CONV2D_BACKPROP_FILTER, 'wasm') == null || replaced.has('wasm:Conv2DBackpropFilter')) {
     if (
@@ -158,12 +162,12 @@ export function registerNativeKernels(
     'wasm:Conv2D': (f) => nativeConv2D(kernels, nativeThreads, f),
     'wasm:Conv2DBackpropFilter': (f) => nativeConv2DBackpropFilter(kernels, nativeThreads, f),
     'wasm:Conv2DBackpropInput': (f) => nativeConv2DBackpropInput(kernels, nativeThreads, f),
-    'wasm:Sum': (f) => nativeReduce(kernels, 'Sum', f),
-    'wasm:Mean': (f) => nativeReduce(kernels, 'Mean', f),
-    'wasm:MaxPoolGrad': (f) => maxPoolGradOnHeap(f, kernels),
+    'wasm:Sum': (f) => nativeReduce(kernels, nativeThreads, 'Sum', f),
+    'wasm:Mean': (f) => nativeReduce(kernels, nativeThreads, 'Mean', f),
+    'wasm:MaxPoolGrad': (f) => maxPoolGradOnHeap(f, kernels, nativeThreads),
   };
   for (const op of ['Add', 'Sub', 'Multiply', 'RealDiv'] as BinaryKernel[]) {
-    make[`wasm:${op}`] = (f) => nativeBinary(kernels, op, f);
+    make[`wasm:${op}`] = (f) => nativeBinary(kernels, nativeThreads, op, f);
   }
   const done: TrainingKernel[] = [];
   for (const [key, build] of Object.entries(make) as [

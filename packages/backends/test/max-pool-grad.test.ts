@@ -69,7 +69,8 @@ async function grad(backend: 'cpu' | 'wasm', c: PoolCase, xs: Float32Array, dys:
 beforeAll(async () => {
   tf.env().set('IS_TEST', true);
   await initBackend({ prefer: 'cpu', trainingKernels: false });
-  await initBackend({ prefer: 'wasm', threads: 1 });
+  // native: false: the JS heap kernel under test, not @bmp/backends-native's (native-kernels.test.ts).
+  await initBackend({ prefer: 'wasm', threads: 1, native: false });
 });
 
 describe('wasm MaxPoolGrad (one pass over the heap)', () => {

@@ -32,12 +32,16 @@ beforeAll(async () => {
   tf.env().set('IS_TEST', true);
   const cpu = await initBackend({ prefer: 'cpu', trainingKernels: false }); // keep cpu's stock kernels
   expect(cpu.backend).toBe('cpu');
-  const wasm = await initBackend({ prefer: 'wasm' });
+  // native: false: these are the kernels built from wasm's own (native-kernels.test.ts tests the C++ ones).
+  const wasm = await initBackend({ prefer: 'wasm', native: false });
   expect(wasm.backend).toBe('wasm');
+  expect(wasm.native).toBeUndefined();
   expect(trainingKernelModes()).toEqual({
     'wasm:Conv2DBackpropFilter': 'fast',
     'wasm:Conv2DBackpropInput': 'fast',
     'wasm:MaxPoolGrad': 'fast',
+    'wasm:Identity': 'fast',
+    'wasm:Cast': 'fast',
   });
 });
 

@@ -16,7 +16,8 @@ const realCores = os.cpus().length;
 beforeAll(async () => {
   tf.env().set('IS_TEST', true);
   await initBackend({ prefer: 'cpu', trainingKernels: false });
-  wasm = await initBackend({ prefer: 'wasm', threads: 2, environment: 'node' });
+  // native: false: the convolutions below must run on XNNPACK's threads, not @bmp/backends-native's.
+  wasm = await initBackend({ prefer: 'wasm', threads: 2, environment: 'node', native: false });
 });
 
 describe('initBackend({ prefer: wasm, threads: 2 }) in Node', () => {

@@ -80,54 +80,69 @@ bool numberArg(napi_env env, napi_value v, double* out) {
   return napi_typeof(env, v, &t) == napi_ok && t == napi_number && napi_get_value_double(env, v, out) == napi_ok;
 }
 
-// (x: Float32Array, out: Float32Array, scale: number): out[c] = scale * sum over rows of x[r, c], with
-// cols = out.length.
+// An optional trailing thread count (default 1).
+bool threadsArg(napi_env env, size_t argc, napi_value* argv, size_t index, int* threads) {
+  *threads = 1;
+  if (argc <= index) return true;
+  napi_valuetype type;
+  if (napi_typeof(env, argv[index], &type) == napi_ok && type == napi_undefined) return true;
+  double t;
+  if (!numberArg(env, argv[index], &t) || !(t >= 1) || t != double(int(t))) return false;
+  *threads = int(t);
+  return true;
+}
+
+// (x: Float32Array, out: Float32Array, scale: number, threads?: number): out[c] = scale * sum over rows
+// of x[r, c], with cols = out.length.
 napi_value sumRowsEntry(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
   float *x, *out;
   size_t xn, on;
   double scale;
-  if (argc != 3 || !floatArray(env, argv[0], &x, &xn) || !floatArray(env, argv[1], &out, &on) ||
-      !numberArg(env, argv[2], &scale))
-    return throwError(env, "sumRows takes (x: Float32Array, out: Float32Array, scale: number)");
+  int threads;
+  if (argc < 3 || !floatArray(env, argv[0], &x, &xn) || !floatArray(env, argv[1], &out, &on) ||
+      !numberArg(env, argv[2], &scale) || !threadsArg(env, argc, argv, 3, &threads))
+    return throwError(env, "sumRows takes (x: Float32Array, out: Float32Array, scale: number, threads?: integer >= 1)");
   if (on == 0 || xn % on != 0)
     return throwError(env, "sumRows: x has " + std::to_string(xn) + " elements, not a multiple of out's " + std::to_string(on));
-  bmp::sumRows(x, int64_t(xn / on), int64_t(on), out, scale);
+  bmp::sumRows(x, int64_t(xn / on), int64_t(on), out, scale, threads);
   return boolean(env, true);
 }
 
-// (op: 0 add | 1 sub | 2 mul | 3 div, x, v, out, vectorFirst: boolean): out[r, c] = x[r, c] op v[c]
-// (or v[c] op x[r, c]), with cols = v.length.
+// (op: 0 add | 1 sub | 2 mul | 3 div, x, v, out, vectorFirst: boolean, threads?: number):
+// out[r, c] = x[r, c] op v[c] (or v[c] op x[r, c]), with cols = v.length.
 napi_value broadcastRowsEntry(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+  size_t argc = 6;
+  napi_value argv[6];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
   float *x, *v, *out;
   size_t xn, vn, on;
   double op;
   bool first = false;
-  if (argc != 5 || !numberArg(env, argv[0], &op) || !floatArray(env, argv[1], &x, &xn) ||
+  int threads;
+  if (argc < 5 || !numberArg(env, argv[0], &op) || !floatArray(env, argv[1], &x, &xn) ||
       !floatArray(env, argv[2], &v, &vn) || !floatArray(env, argv[3], &out, &on) ||
-      napi_get_value_bool(env, argv[4], &first) != napi_ok)
-    return throwError(env, "broadcastRows takes (op, x: Float32Array, v: Float32Array, out: Float32Array, vectorFirst: boolean)");
+      napi_get_value_bool(env, argv[4], &first) != napi_ok || !threadsArg(env, argc, argv, 5, &threads))
+    return throwError(env, "broadcastRows takes (op, x: Float32Array, v: Float32Array, out: Float32Array, vectorFirst: boolean, threads?: integer >= 1)");
   if (vn == 0 || xn % vn != 0 || on != xn)
     return throwError(env, "broadcastRows: sizes x " + std::to_string(xn) + ", v " + std::to_string(vn) + ", out " + std::to_string(on));
-  return boolean(env, bmp::broadcastRows(int(op), x, v, out, int64_t(xn / vn), int64_t(vn), first));
+  return boolean(env, bmp::broadcastRows(int(op), x, v, out, int64_t(xn / vn), int64_t(vn), first, threads));
 }
 
-// (x, dy, dx: Float32Array, geometry: Int32Array(12)): n, h, w, c, outH, outW, filterH, filterW,
-// strideH, strideW, padTop, padLeft.
+// (x, dy, dx: Float32Array, geometry: Int32Array(12), threads?: number): n, h, w, c, outH, outW,
+// filterH, filterW, strideH, strideW, padTop, padLeft.
 napi_value maxPoolGradEntry(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
   float* ptr[3];
   size_t len[3];
+  int threads;
   for (int i = 0; i < 3; i++)
-    if (argc != 4 || !floatArray(env, argv[i], &ptr[i], &len[i]))
-      return throwError(env, "maxPoolGrad takes (x, dy, dx: Float32Array, geometry: Int32Array(12))");
+    if (argc < 4 || !floatArray(env, argv[i], &ptr[i], &len[i]) || !threadsArg(env, argc, argv, 4, &threads))
+      return throwError(env, "maxPoolGrad takes (x, dy, dx: Float32Array, geometry: Int32Array(12), threads?: integer >= 1)");
   bool is = false;
   napi_typedarray_type type;
   size_t glen = 0;
@@ -144,7 +159,7 @@ napi_value maxPoolGradEntry(napi_env env, napi_callback_info info) {
   if (len[0] != xs || len[1] != ys || len[2] != xs)
     return throwError(env, "maxPoolGrad: sizes x " + std::to_string(len[0]) + ", dy " + std::to_string(len[1]) +
                                ", dx " + std::to_string(len[2]) + " do not match the geometry");
-  bmp::maxPoolGrad(ptr[0], ptr[1], ptr[2], g);
+  bmp::maxPoolGrad(ptr[0], ptr[1], ptr[2], g, threads);
   return boolean(env, true);
 }
 

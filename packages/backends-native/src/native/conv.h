@@ -4,8 +4,9 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
-#include <thread>
 #include <vector>
+
+#include "thread-pool.h"
 
 namespace bmp {
 
@@ -51,25 +52,6 @@ struct ConvGeom {
   int depth() const { return kh * kw * ci; }
 };
 
-// Runs fn(begin, end) over [0, total) split into `threads` contiguous ranges (the caller's thread
-// takes the first one).
-template <class F>
-void parallelFor(int64_t total, int threads, F fn) {
-  threads = int(std::max<int64_t>(1, std::min<int64_t>(threads, total)));
-  if (threads == 1) {
-    fn(int64_t(0), total);
-    return;
-  }
-  std::vector<std::thread> pool;
-  const int64_t chunk = (total + threads - 1) / threads;
-  for (int t = 1; t < threads; t++) {
-    const int64_t b = t * chunk, e = std::min(total, b + chunk);
-    if (b < e) pool.emplace_back([=] { fn(b, e); });
-  }
-  fn(int64_t(0), std::min(total, chunk));
-  for (auto& th : pool) th.join();
-}
-
 // c[r][0..NV*L) (+)= sum_k a[k*MR + r] * b[k*ldb + 0..NV*L), for r < rows.
 template <int L, int MR, int NV>
 inline void microKernel(const float* a, const float* b, int64_t ldb, int depth, float* c, int64_t ldc,
@@ -102,6 +84,20 @@ namespace bmp {
 
 // ---- forward: y[p, co] = sum_k col(x)[p, k] * w[k, co], p = (n, oh, ow), k = (kh, kw, ci) ----
 
+// row[k] = col(x)[pixel (n, oh, ow), k] for k < depth: one contiguous copy per filter tap.
+inline void im2colRow(const float* x, const ConvGeom& g, int n, int oh, int ow, float* row) {
+  const int ih0 = oh * g.sh - g.top, iw0 = ow * g.sw - g.left;
+  float* dst = row;
+  for (int i = 0; i < g.kh; i++) {
+    const int ih = ih0 + i;
+    for (int j = 0; j < g.kw; j++, dst += g.ci) {
+      const int iw = iw0 + j;
+      if (ih < 0 || ih >= g.h || iw < 0 || iw >= g.w) zeroFloats(dst, g.ci);
+      else copyFloats(dst, x + ((int64_t(n) * g.h + ih) * g.w + iw) * g.ci, g.ci);
+    }
+  }
+}
+
 // The packed pixel tile of the forward pass: depth split into chunks of KC, each chunk MR rows of KC
 // values: a[(chunk * MR + r) * KC + kk] = col(x)[p0 + r, chunk * KC + kk]. Rows are filled with
 // contiguous copies (one filter tap's channels at a time), and the micro-kernel reads row r at the
@@ -119,16 +115,7 @@ void packPixels(const float* x, const ConvGeom& g, int64_t p0, int rows, float* 
     if (r >= rows) {
       zeroFloats(row, depth);
     } else {
-      const int ih0 = oh * g.sh - g.top, iw0 = ow * g.sw - g.left;
-      float* dst = row;
-      for (int i = 0; i < g.kh; i++) {
-        const int ih = ih0 + i;
-        for (int j = 0; j < g.kw; j++, dst += g.ci) {
-          const int iw = iw0 + j;
-          if (ih < 0 || ih >= g.h || iw < 0 || iw >= g.w) zeroFloats(dst, g.ci);
-          else copyFloats(dst, x + ((int64_t(n) * g.h + ih) * g.w + iw) * g.ci, g.ci);
-        }
-      }
+      im2colRow(x, g, n, oh, ow, row);
       if (++ow == g.ow) {
         ow = 0;
         if (++oh == g.oh) {
@@ -234,37 +221,57 @@ void packDepth(const float* x, const ConvGeom& g, int64_t p0, int count, int k0,
   }
 }
 
+// Threads split the depth tiles (rows of dw), so each dw element is summed over the pixel chunks in
+// the same order whatever the thread count: results do not depend on it, and no partial sums are added.
 template <int L, int MR, int NV>
 void convFilterGradT(const float* x, const float* dy, float* dw, const ConvGeom& g, int threads) {
-  constexpr int KC = 256;         // pixels per packed panel
-  constexpr int kPartitions = 12;  // fixed, so that the result does not depend on the thread count
+  constexpr int KC = 256;  // pixels per packed panel
   const int depth = g.depth();
-  const int64_t size = int64_t(depth) * g.co;
+  const int tiles = (depth + MR - 1) / MR;
   const int64_t chunks = (g.pixels() + KC - 1) / KC;
-  const int parts = int(std::min<int64_t>(kPartitions, chunks));
-  std::vector<std::vector<float>> partial(parts);
-  parallelFor(parts, threads, [&](int64_t t0, int64_t t1) {
-    std::vector<float> a(size_t(KC) * MR);
-    for (int64_t t = t0; t < t1; t++) {
-      std::vector<float>& acc = partial[t];
-      acc.assign(size, 0.f);
-      const int64_t c0 = chunks * t / parts, c1 = chunks * (t + 1) / parts;
-      for (int64_t c = c0; c < c1; c++) {
-        const int64_t p0 = c * KC;
-        const int count = int(std::min<int64_t>(KC, g.pixels() - p0));
-        for (int k0 = 0; k0 < depth; k0 += MR) {
-          packDepth<MR>(x, g, p0, count, k0, a.data());
-          const int rows = std::min(MR, depth - k0);
-          for (int j0 = 0; j0 < g.co; j0 += NV * L)
-            microKernel<L, MR, NV>(a.data(), dy + p0 * g.co + j0, g.co, count, acc.data() + int64_t(k0) * g.co + j0,
-                                   g.co, rows, true);
+  // Few channels (the first layer: 3): a tile would mix filter taps, so each chunk's im2col rows are
+  // built once and the tiles copied from them.
+  const bool panel = g.ci % MR != 0;
+  std::fill(dw, dw + int64_t(depth) * g.co, 0.f);
+  parallelFor(tiles, threads, [&](int64_t t0, int64_t t1) {
+    std::vector<float> a(size_t(KC) * MR), rows(panel ? size_t(KC) * depth : 0);
+    for (int64_t c = 0; c < chunks; c++) {
+      const int64_t p0 = c * KC;
+      const int count = int(std::min<int64_t>(KC, g.pixels() - p0));
+      if (panel) {
+        int ow = int(p0 % g.ow);
+        const int64_t q = p0 / g.ow;
+        int oh = int(q % g.oh), n = int(q / g.oh);
+        for (int pp = 0; pp < count; pp++) {
+          im2colRow(x, g, n, oh, ow, rows.data() + int64_t(pp) * depth);
+          if (++ow == g.ow) {
+            ow = 0;
+            if (++oh == g.oh) {
+              oh = 0;
+              n++;
+            }
+          }
         }
+      }
+      for (int64_t t = t0; t < t1; t++) {
+        const int k0 = int(t) * MR;
+        if (panel) {
+          const int width = std::min(MR, depth - k0);
+          for (int pp = 0; pp < count; pp++) {
+            const float* src = rows.data() + int64_t(pp) * depth + k0;
+            float* dst = a.data() + int64_t(pp) * MR;
+            for (int r = 0; r < MR; r++) dst[r] = r < width ? src[r] : 0.f;
+          }
+        } else {
+          packDepth<MR>(x, g, p0, count, k0, a.data());
+        }
+        const int rows = std::min(MR, depth - k0);
+        for (int j0 = 0; j0 < g.co; j0 += NV * L)
+          microKernel<L, MR, NV>(a.data(), dy + p0 * g.co + j0, g.co, count, dw + int64_t(k0) * g.co + j0, g.co,
+                                 rows, true);
       }
     }
   });
-  std::copy(partial[0].begin(), partial[0].end(), dw);
-  for (int t = 1; t < parts; t++)
-    for (int64_t i = 0; i < size; i++) dw[i] += partial[t][i];
 }
 
 // ---- dispatch on the output width (channels): widest vector that divides it ----
@@ -279,7 +286,7 @@ bool runWith(Op op, const float* in0, const float* in1, float* out, const ConvGe
     else convForwardT<L, (kRegs >= 32 ? 16 : 8), 1>(in0, in1, out, g, threads);
   } else {
     if (two) convFilterGradT<L, (kRegs >= 32 ? 8 : 4), 2>(in0, in1, out, g, threads);
-    else convFilterGradT<L, 8, 1>(in0, in1, out, g, threads);
+    else convFilterGradT<L, (kRegs >= 32 ? 16 : 8), 1>(in0, in1, out, g, threads);
   }
   return true;
 }

@@ -4,24 +4,44 @@
 #include <cstdint>
 #include <vector>
 
+#include "thread-pool.h"
+
 namespace bmp {
 
-// out[c] = scale * sum_r x[r * cols + c]. Blocks of 64 rows are summed in float (vectorised), the
-// block sums in double, so the error does not grow with the row count.
-inline void sumRows(const float* x, int64_t rows, int64_t cols, float* out, double scale) {
+// Elements below which the element-wise kernels stay on one thread (waking workers costs more).
+constexpr int64_t kParallelMin = 1 << 16;
+
+inline int threadsFor(int64_t elements, int threads) { return elements < kParallelMin ? 1 : threads; }
+
+// total[c] += sum of x[r * cols + c] over rows [r0, r1): blocks of 64 rows summed in float
+// (vectorised), the block sums in double, so the error does not grow with the row count.
+inline void addRowSums(const float* x, int64_t r0, int64_t r1, int64_t cols, double* total) {
   constexpr int64_t kBlock = 64;
-  std::vector<double> total(cols, 0.0);
   std::vector<float> part(cols);
-  for (int64_t r0 = 0; r0 < rows; r0 += kBlock) {
-    const int64_t r1 = r0 + kBlock < rows ? r0 + kBlock : rows;
+  for (int64_t b = r0; b < r1; b += kBlock) {
+    const int64_t e = b + kBlock < r1 ? b + kBlock : r1;
     for (int64_t c = 0; c < cols; c++) part[c] = 0.f;
-    for (int64_t r = r0; r < r1; r++) {
+    for (int64_t r = b; r < e; r++) {
       const float* row = x + r * cols;
       for (int64_t c = 0; c < cols; c++) part[c] += row[c];
     }
     for (int64_t c = 0; c < cols; c++) total[c] += part[c];
   }
-  for (int64_t c = 0; c < cols; c++) out[c] = float(total[c] * scale);
+}
+
+// out[c] = scale * sum_r x[r * cols + c]. The rows are cut into a fixed number of parts (summed in
+// parallel, then added in order), so the result does not depend on the thread count.
+inline void sumRows(const float* x, int64_t rows, int64_t cols, float* out, double scale, int threads) {
+  const int parts = rows * cols < kParallelMin ? 1 : 8;
+  std::vector<std::vector<double>> partial(parts, std::vector<double>(cols, 0.0));
+  parallelFor(parts, threadsFor(rows * cols, threads), [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; p++) addRowSums(x, rows * p / parts, rows * (p + 1) / parts, cols, partial[p].data());
+  });
+  for (int64_t c = 0; c < cols; c++) {
+    double total = 0.0;
+    for (int p = 0; p < parts; p++) total += partial[p][c];
+    out[c] = float(total * scale);
+  }
 }
 
 enum class BinaryOp { Add = 0, Sub = 1, Mul = 2, Div = 3 };
@@ -45,6 +65,13 @@ void broadcastRowsT(const float* x, const float* v, float* out, int64_t rows, in
       for (int64_t i = 0; i < rows; i++) out[i] = apply<Op>(x[i], s);
     return;
   }
+  if (rows == 1) {  // same shapes: x op v element by element
+    if (vectorFirst)
+      for (int64_t c = 0; c < cols; c++) out[c] = apply<Op>(v[c], x[c]);
+    else
+      for (int64_t c = 0; c < cols; c++) out[c] = apply<Op>(x[c], v[c]);
+    return;
+  }
   for (int64_t r = 0; r < rows; r++) {
     const float* xr = x + r * cols;
     float* o = out + r * cols;
@@ -55,15 +82,25 @@ void broadcastRowsT(const float* x, const float* v, float* out, int64_t rows, in
   }
 }
 
+// Split into row ranges (or, for one row, column ranges) over the threads; every output element is
+// computed the same way whatever the split.
 inline bool broadcastRows(int op, const float* x, const float* v, float* out, int64_t rows, int64_t cols,
-                          bool vectorFirst) {
-  switch (op) {
-    case 0: broadcastRowsT<BinaryOp::Add>(x, v, out, rows, cols, vectorFirst); return true;
-    case 1: broadcastRowsT<BinaryOp::Sub>(x, v, out, rows, cols, vectorFirst); return true;
-    case 2: broadcastRowsT<BinaryOp::Mul>(x, v, out, rows, cols, vectorFirst); return true;
-    case 3: broadcastRowsT<BinaryOp::Div>(x, v, out, rows, cols, vectorFirst); return true;
-    default: return false;
-  }
+                          bool vectorFirst, int threads) {
+  if (op < 0 || op > 3) return false;
+  const bool byRows = rows > 1;
+  parallelFor(byRows ? rows : cols, threadsFor(rows * cols, threads), [&](int64_t b, int64_t e) {
+    const float* xs = byRows ? x + b * cols : x + b;
+    const float* vs = byRows ? v : v + b;
+    float* os = byRows ? out + b * cols : out + b;
+    const int64_t r = byRows ? e - b : 1, c = byRows ? cols : e - b;
+    switch (op) {
+      case 0: broadcastRowsT<BinaryOp::Add>(xs, vs, os, r, c, vectorFirst); break;
+      case 1: broadcastRowsT<BinaryOp::Sub>(xs, vs, os, r, c, vectorFirst); break;
+      case 2: broadcastRowsT<BinaryOp::Mul>(xs, vs, os, r, c, vectorFirst); break;
+      default: broadcastRowsT<BinaryOp::Div>(xs, vs, os, r, c, vectorFirst); break;
+    }
+  });
+  return true;
 }
 
 }  // namespace bmp

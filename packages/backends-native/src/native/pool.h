@@ -5,18 +5,18 @@
 #include <limits>
 #include <vector>
 
+#include "thread-pool.h"
+
 namespace bmp {
 
 struct PoolGeom {
   int n, h, w, c, oh, ow, fh, fw, sh, sw, top, left;
 };
 
-inline void maxPoolGrad(const float* x, const float* dy, float* dx, const PoolGeom& g) {
-  const int64_t size = int64_t(g.n) * g.h * g.w * g.c;
-  for (int64_t i = 0; i < size; i++) dx[i] = 0.f;
+inline void maxPoolGradImages(const float* x, const float* dy, float* dx, const PoolGeom& g, int n0, int n1) {
   std::vector<float> best(g.c);
   std::vector<int64_t> at(g.c);
-  for (int n = 0; n < g.n; n++)
+  for (int n = n0; n < n1; n++)
     for (int oy = 0; oy < g.oh; oy++) {
       const int y0 = oy * g.sh - g.top;
       const int yMin = y0 < 0 ? 0 : y0, yMax = y0 + g.fh < g.h ? y0 + g.fh : g.h;
@@ -43,6 +43,17 @@ inline void maxPoolGrad(const float* x, const float* dy, float* dx, const PoolGe
           if (at[c] >= 0) dx[at[c]] += d[c];
       }
     }
+}
+
+
+// Images are independent (a window never spans two), so they are split over the threads.
+inline void maxPoolGrad(const float* x, const float* dy, float* dx, const PoolGeom& g, int threads) {
+  const int64_t size = int64_t(g.n) * g.h * g.w * g.c;
+  parallelFor(g.n, size < (1 << 16) ? 1 : threads, [&](int64_t n0, int64_t n1) {
+    const int64_t image = int64_t(g.h) * g.w * g.c;
+    for (int64_t i = n0 * image; i < n1 * image; i++) dx[i] = 0.f;
+    maxPoolGradImages(x, dy, dx, g, int(n0), int(n1));
+  });
 }
 
 }  // namespace bmp

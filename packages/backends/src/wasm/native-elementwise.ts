@@ -10,6 +10,7 @@
 // Everything else goes to `fallback`, the kernel registered before.
 import type { NativeKernels } from '@bmp/backends-native';
 import * as tf from '@tensorflow/tfjs-core';
+import type { NativeThreads } from './native-conv';
 
 interface HeapBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
@@ -30,6 +31,7 @@ function leadingAxes(axis: number | number[] | undefined, rank: number): number 
 
 export function nativeReduce(
   native: NativeKernels,
+  holder: NativeThreads,
   kind: 'Sum' | 'Mean',
   fallback: tf.KernelFunc,
 ): tf.KernelFunc {
@@ -48,7 +50,7 @@ export function nativeReduce(
     );
     const xv = backend.typedArrayFromHeap(x) as Float32Array;
     const ov = backend.typedArrayFromHeap(out) as Float32Array;
-    native.sumRows(xv, ov, kind === 'Mean' ? 1 / rows : 1);
+    native.sumRows(xv, ov, kind === 'Mean' ? 1 / rows : 1, holder.threads);
     return out;
   };
 }
@@ -67,6 +69,7 @@ function spansTrailing(small: number[], shape: number[]): boolean {
 
 export function nativeBinary(
   native: NativeKernels,
+  holder: NativeThreads,
   kind: BinaryKernel,
   fallback: tf.KernelFunc,
 ): tf.KernelFunc {
@@ -94,7 +97,7 @@ export function nativeBinary(
     const xv = backend.typedArrayFromHeap(x) as Float32Array;
     const vv = backend.typedArrayFromHeap(v) as Float32Array;
     const ov = backend.typedArrayFromHeap(out) as Float32Array;
-    native.broadcastRows(op, xv, vv, ov, vectorFirst);
+    native.broadcastRows(op, xv, vv, ov, vectorFirst, holder.threads);
     return out;
   };
 }
