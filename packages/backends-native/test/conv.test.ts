@@ -7,34 +7,11 @@
 // When the addon is not built, every test here is skipped with the reason printed, unless
 // BMP_REQUIRE_NATIVE=1 (then they fail, so CI cannot skip silently).
 import { describe, expect, it } from 'vitest';
-import { convGeometry, loadNativeKernels, type NativeKernels } from '../src';
+import { convGeometry, loadNativeKernels } from '../src';
+import { nativeLoad as loaded, native, nativeDescribe, nativeRequired as REQUIRED, seeded } from './native';
 
 const TOLERANCE = 1e-5;
-const REQUIRED = process.env.BMP_REQUIRE_NATIVE === '1';
-const loaded = loadNativeKernels();
-if (loaded.kernels == null) {
-  console.warn(
-    `[@bmp/backends-native conv tests] ${REQUIRED ? 'FAILING (BMP_REQUIRE_NATIVE=1)' : 'skipped'}: ${loaded.reason}`,
-  );
-}
-const describeNative = loaded.kernels != null || REQUIRED ? describe : describe.skip;
-
-function native(): NativeKernels {
-  if (loaded.kernels == null) throw new Error(`the native kernels did not load: ${loaded.reason}`);
-  return loaded.kernels;
-}
-
-/** Mulberry32: seeded, so every case is reproducible from its label. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const describeNative = nativeDescribe('conv tests');
 
 function randomFloats(n: number, seed: number): Float32Array {
   const r = seeded(seed);
