@@ -27,6 +27,20 @@ bool floatArray(napi_env env, napi_value v, float** data, size_t* length) {
   return true;
 }
 
+// An Int32Array of exactly `want` values.
+bool int32Array(napi_env env, napi_value v, size_t want, const int32_t** data) {
+  bool is = false;
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* raw = nullptr;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is ||
+      napi_get_typedarray_info(env, v, &type, &length, &raw, nullptr, nullptr) != napi_ok ||
+      type != napi_int32_array || length != want)
+    return false;
+  *data = static_cast<const int32_t*>(raw);
+  return true;
+}
+
 napi_value boolean(napi_env env, bool b) {
   napi_value out;
   napi_get_boolean(env, b, &out);
@@ -46,16 +60,9 @@ napi_value convEntry(napi_env env, napi_callback_info info) {
   for (int i = 0; i < 3; i++)
     if (!floatArray(env, argv[i], &ptr[i], &len[i]))
       return throwError(env, "argument " + std::to_string(i) + " must be a Float32Array");
-  bool is = false;
-  napi_typedarray_type type;
-  size_t glen = 0;
-  void* graw = nullptr;
-  if (napi_is_typedarray(env, argv[3], &is) != napi_ok || !is ||
-      napi_get_typedarray_info(env, argv[3], &type, &glen, &graw, nullptr, nullptr) != napi_ok ||
-      type != napi_int32_array || glen != 13)
-    return throwError(env, "geometry must be an Int32Array of 13 values");
-  const int32_t* gv = static_cast<const int32_t*>(graw);
-  for (size_t i = 0; i < glen; i++)
+  const int32_t* gv;
+  if (!int32Array(env, argv[3], 13, &gv)) return throwError(env, "geometry must be an Int32Array of 13 values");
+  for (size_t i = 0; i < 13; i++)
     if (gv[i] < (i >= 11 ? -(1 << 20) : 1)) return throwError(env, "geometry value " + std::to_string(i) + " is out of range");
   const bmp::ConvGeom g{gv[0], gv[1], gv[2], gv[3], gv[4], gv[5], gv[6], gv[7], gv[8], gv[9], gv[10], gv[11], gv[12]};
   int32_t threads = 1;
@@ -143,15 +150,9 @@ napi_value maxPoolGradEntry(napi_env env, napi_callback_info info) {
   for (int i = 0; i < 3; i++)
     if (argc < 4 || !floatArray(env, argv[i], &ptr[i], &len[i]) || !threadsArg(env, argc, argv, 4, &threads))
       return throwError(env, "maxPoolGrad takes (x, dy, dx: Float32Array, geometry: Int32Array(12), threads?: integer >= 1)");
-  bool is = false;
-  napi_typedarray_type type;
-  size_t glen = 0;
-  void* graw = nullptr;
-  if (napi_is_typedarray(env, argv[3], &is) != napi_ok || !is ||
-      napi_get_typedarray_info(env, argv[3], &type, &glen, &graw, nullptr, nullptr) != napi_ok ||
-      type != napi_int32_array || glen != 12)
+  const int32_t* v;
+  if (!int32Array(env, argv[3], 12, &v))
     return throwError(env, "maxPoolGrad geometry must be an Int32Array of 12 values");
-  const int32_t* v = static_cast<const int32_t*>(graw);
   for (int i = 0; i < 10; i++)
     if (v[i] < 1) return throwError(env, "maxPoolGrad geometry value " + std::to_string(i) + " must be >= 1");
   const bmp::PoolGeom g{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11]};

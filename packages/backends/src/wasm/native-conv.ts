@@ -82,37 +82,80 @@ function channelsLastFloat32(attrs: ConvAttrs, ...tensors: tf.TensorInfo[]): boo
   );
 }
 
-export function nativeConv2D(
+type Shape4 = [number, number, number, number];
+
+/** tfjs' geometry of the convolution of an `inShape` input with a `filterShape` filter (dilation 1). */
+function convInfo(inShape: Shape4, filterShape: Shape4, attrs: ConvAttrs): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(
+    inShape,
+    filterShape,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+}
+
+/**
+ * A native kernel: `shapes` gives the convolution's input and filter shapes and the output shape from the
+ * kernel's inputs (a, b) and attributes; anything the addon does not cover goes to `fallback`.
+ */
+function nativeKernel(
   native: NativeKernels,
   holder: NativeThreads,
   fallback: tf.KernelFunc,
+  op: NativeOp,
+  names: [string, string],
+  shapes: (
+    a: tf.TensorInfo,
+    b: tf.TensorInfo,
+    attrs: Record<string, unknown>,
+  ) => { input: Shape4; filter: Shape4 },
+  outShape: (info: tf.backend_util.Conv2DInfo, attrs: Record<string, unknown>) => number[],
+  /** The input whose shape must equal the convolution's output shape (gradients), if any. */
+  checkOutput?: 0 | 1,
 ): tf.KernelFunc {
   return (args) => {
-    const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
-    const attrs = args.attrs as unknown as Conv2DAttrs;
-    if (!channelsLastFloat32(attrs, x, filter) || isDilated(attrs.dilations)) return fallback(args);
-    const info = tf.backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number],
-      filter.shape as [number, number, number, number],
-      attrs.strides,
-      1,
-      attrs.pad,
-      attrs.dimRoundingMode,
-      false,
-      'channelsLast',
-    );
+    const inputs = args.inputs as Record<string, tf.TensorInfo>;
+    const a = inputs[names[0]]!;
+    const b = inputs[names[1]]!;
+    const attrs = args.attrs as unknown as Conv2DAttrs & Record<string, unknown>;
+    if (!channelsLastFloat32(attrs, a, b) || isDilated(attrs.dilations)) return fallback(args);
+    const { input, filter } = shapes(a, b, attrs);
+    const info = convInfo(input, filter, attrs);
+    // A gradient of the wrong shape goes to the fallback, whose error says what is wrong.
+    if (checkOutput != null && [a, b][checkOutput]!.shape.join(',') !== info.outShape.join(','))
+      return fallback(args);
     const out = runNative(
       native,
-      'convForward',
+      op,
       args.backend as unknown as HeapBackend,
-      x,
-      filter,
-      info.outShape,
+      a,
+      b,
+      outShape(info, attrs),
       info,
       holder.threads,
     );
     return out ?? fallback(args);
   };
+}
+
+export function nativeConv2D(
+  native: NativeKernels,
+  holder: NativeThreads,
+  fallback: tf.KernelFunc,
+): tf.KernelFunc {
+  return nativeKernel(
+    native,
+    holder,
+    fallback,
+    'convForward',
+    ['x', 'filter'],
+    (x, f) => ({ input: x.shape as Shape4, filter: f.shape as Shape4 }),
+    (info) => info.outShape,
+  );
 }
 
 export function nativeConv2DBackpropFilter(
@@ -120,33 +163,16 @@ export function nativeConv2DBackpropFilter(
   holder: NativeThreads,
   fallback: tf.KernelFunc,
 ): tf.KernelFunc {
-  return (args) => {
-    const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-    const attrs = args.attrs as unknown as ConvAttrs & { filterShape: [number, number, number, number] };
-    if (!channelsLastFloat32(attrs, x, dy)) return fallback(args);
-    const info = tf.backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number],
-      attrs.filterShape,
-      attrs.strides,
-      1,
-      attrs.pad,
-      attrs.dimRoundingMode,
-      false,
-      'channelsLast',
-    );
-    if (dy.shape.join(',') !== info.outShape.join(',')) return fallback(args); // the fallback says what is wrong
-    const out = runNative(
-      native,
-      'convFilterGrad',
-      args.backend as unknown as HeapBackend,
-      x,
-      dy,
-      [...attrs.filterShape],
-      info,
-      holder.threads,
-    );
-    return out ?? fallback(args);
-  };
+  return nativeKernel(
+    native,
+    holder,
+    fallback,
+    'convFilterGrad',
+    ['x', 'dy'],
+    (x, _dy, attrs) => ({ input: x.shape as Shape4, filter: attrs.filterShape as Shape4 }),
+    (_info, attrs) => [...(attrs.filterShape as Shape4)],
+    1,
+  );
 }
 
 export function nativeConv2DBackpropInput(
@@ -154,31 +180,14 @@ export function nativeConv2DBackpropInput(
   holder: NativeThreads,
   fallback: tf.KernelFunc,
 ): tf.KernelFunc {
-  return (args) => {
-    const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
-    const attrs = args.attrs as unknown as ConvAttrs & { inputShape: [number, number, number, number] };
-    if (!channelsLastFloat32(attrs, dy, filter)) return fallback(args);
-    const info = tf.backend_util.computeConv2DInfo(
-      attrs.inputShape,
-      filter.shape as [number, number, number, number],
-      attrs.strides,
-      1,
-      attrs.pad,
-      attrs.dimRoundingMode,
-      false,
-      'channelsLast',
-    );
-    if (dy.shape.join(',') !== info.outShape.join(',')) return fallback(args);
-    const out = runNative(
-      native,
-      'convInputGrad',
-      args.backend as unknown as HeapBackend,
-      dy,
-      filter,
-      [...attrs.inputShape],
-      info,
-      holder.threads,
-    );
-    return out ?? fallback(args);
-  };
+  return nativeKernel(
+    native,
+    holder,
+    fallback,
+    'convInputGrad',
+    ['dy', 'filter'],
+    (_dy, f, attrs) => ({ input: attrs.inputShape as Shape4, filter: f.shape as Shape4 }),
+    (_info, attrs) => [...(attrs.inputShape as Shape4)],
+    0,
+  );
 }
