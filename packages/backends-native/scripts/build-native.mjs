@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SOURCES = ['src/native/addon.cc'];
 const HEADERS = [
+  'src/native/batch-norm.h',
   'src/native/conv.h',
   'src/native/elementwise.h',
   'src/native/pool.h',

@@ -62,6 +62,21 @@ export interface NativeKernels {
     geometry: Int32Array,
     threads?: number,
   ): boolean;
+  /**
+   * Batch norm on batch statistics over the rows of x seen as [rows, C] (C = mean.length):
+   * mean, biased variance, rstd = 1 / sqrt(variance + epsilon), xhat = (x - mean) * rstd.
+   */
+  batchNormForward(
+    x: Float32Array,
+    xhat: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    rstd: Float32Array,
+    epsilon: number,
+    threads?: number,
+  ): boolean;
+  /** dx = rstd * (dy - mean over rows of dy - xhat * mean over rows of dy * xhat), per channel. */
+  batchNormBackward(dy: Float32Array, xhat: Float32Array, rstd: Float32Array, dx: Float32Array, threads?: number): boolean;
   /** The instruction set the addon was compiled for and its widest vector (float lanes). */
   info(): { isa: string; lanes: number };
 }

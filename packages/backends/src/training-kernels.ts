@@ -7,6 +7,13 @@ import { CONV2D_BACKPROP_FILTER, conv2DBackpropFilterViaConv2D } from './wasm/co
 import { conv2DBackpropInputViaConv2D } from './wasm/conv2d-backprop-input';
 import { maxPoolGradOnHeap } from './wasm/max-pool-grad';
 import {
+  BATCH_NORM_TRAINING,
+  BATCH_NORM_TRAINING_GRAD,
+  batchNormTrainingGradient,
+  nativeBatchNormTraining,
+  nativeBatchNormTrainingGrad,
+} from './wasm/native-batch-norm';
+import {
   type NativeThreads,
   nativeConv2D,
   nativeConv2DBackpropFilter,
@@ -143,9 +150,10 @@ const nativeThreads: NativeThreads = { threads: 1 };
 /**
  * Puts @bmp/backends-native's C++ kernels (`kernels`, from its loadNativeKernels()) in front of the wasm
  * backend's Conv2D, Conv2DBackpropFilter and Conv2DBackpropInput (with `threads` threads), Sum and Mean
- * over leading axes, and Add, Sub, Multiply and RealDiv with a trailing-axes operand, all computing on the
- * wasm heap; the cases they do not cover go to the kernels registered before. Registers the wasm
- * training kernels first if needed. Calling it again only changes the thread count. Returns the kernels
+ * over leading axes, Add, Sub, Multiply and RealDiv with a trailing-axes operand and MaxPoolGrad, all
+ * computing on the wasm heap (the cases they do not cover go to the kernels registered before), and registers
+ * the new kernels BmpBatchNormTraining / BmpBatchNormTrainingGrad (batch norm on batch statistics, with its
+ * gradient; @bmp/models' fusedBatchNorm uses them). Registers the wasm training kernels first if needed. Calling it again only changes the thread count. Returns the kernels
  * now in 'native' mode.
  */
 export function registerNativeKernels(
@@ -180,6 +188,20 @@ export function registerNativeKernels(
     entry.native ??= build(entry.fast);
     entry.mode = 'native';
     done.push(key);
+  }
+  // Kernels wasm has no version of: batch norm in two passes each way (used by @bmp/models' fusedBatchNorm).
+  if (tf.getKernel(BATCH_NORM_TRAINING, 'wasm') == null) {
+    tf.registerKernel({
+      kernelName: BATCH_NORM_TRAINING,
+      backendName: 'wasm',
+      kernelFunc: nativeBatchNormTraining(kernels, nativeThreads),
+    });
+    tf.registerKernel({
+      kernelName: BATCH_NORM_TRAINING_GRAD,
+      backendName: 'wasm',
+      kernelFunc: nativeBatchNormTrainingGrad(kernels, nativeThreads),
+    });
+    tf.registerGradient(batchNormTrainingGradient);
   }
   return done;
 }

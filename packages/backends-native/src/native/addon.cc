@@ -6,6 +6,7 @@
 #include <string>
 
 #include "conv.h"
+#include "batch-norm.h"
 #include "elementwise.h"
 #include "pool.h"
 
@@ -164,6 +165,50 @@ napi_value maxPoolGradEntry(napi_env env, napi_callback_info info) {
   return boolean(env, true);
 }
 
+// (x, xhat: Float32Array, mean, variance, rstd: Float32Array(C), epsilon: number, threads?: number):
+// batch-norm forward over the rows of x viewed as [rows, C], C = mean.length.
+napi_value batchNormForwardEntry(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  float* p[5];
+  size_t n[5];
+  double eps;
+  int threads;
+  bool ok = argc >= 6;
+  for (int i = 0; ok && i < 5; i++) ok = floatArray(env, argv[i], &p[i], &n[i]);
+  if (!ok || !numberArg(env, argv[5], &eps) || !threadsArg(env, argc, argv, 6, &threads))
+    return throwError(env, "batchNormForward takes (x, xhat, mean, variance, rstd: Float32Array, epsilon: number, threads?: integer >= 1)");
+  const size_t c = n[2];
+  if (c == 0 || n[0] % c != 0 || n[1] != n[0] || n[3] != c || n[4] != c)
+    return throwError(env, "batchNormForward: sizes x " + std::to_string(n[0]) + ", xhat " + std::to_string(n[1]) +
+                               ", mean/variance/rstd " + std::to_string(n[2]) + "/" + std::to_string(n[3]) + "/" +
+                               std::to_string(n[4]) + " do not fit [rows, C]");
+  bmp::batchNormForward(p[0], int64_t(n[0] / c), int64_t(c), float(eps), p[1], p[2], p[3], p[4], threads);
+  return boolean(env, true);
+}
+
+// (dy, xhat: Float32Array, rstd: Float32Array(C), dx: Float32Array, threads?: number): the gradient of
+// batchNormForward's xhat with respect to x.
+napi_value batchNormBackwardEntry(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  float* p[4];
+  size_t n[4];
+  int threads;
+  bool ok = argc >= 4;
+  for (int i = 0; ok && i < 4; i++) ok = floatArray(env, argv[i], &p[i], &n[i]);
+  if (!ok || !threadsArg(env, argc, argv, 4, &threads))
+    return throwError(env, "batchNormBackward takes (dy, xhat, rstd, dx: Float32Array, threads?: integer >= 1)");
+  const size_t c = n[2];
+  if (c == 0 || n[0] % c != 0 || n[1] != n[0] || n[3] != n[0])
+    return throwError(env, "batchNormBackward: sizes dy " + std::to_string(n[0]) + ", xhat " + std::to_string(n[1]) +
+                               ", rstd " + std::to_string(n[2]) + ", dx " + std::to_string(n[3]) + " do not fit [rows, C]");
+  bmp::batchNormBackward(p[0], p[1], p[2], int64_t(n[0] / c), int64_t(c), p[3], threads);
+  return boolean(env, true);
+}
+
 napi_value infoEntry(napi_env env, napi_callback_info) {
   napi_value out, lanes, isa;
   napi_create_object(env, &out);
@@ -193,6 +238,8 @@ napi_value init(napi_env env, napi_value exports) {
       {"sumRows", nullptr, sumRowsEntry, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"broadcastRows", nullptr, broadcastRowsEntry, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPoolGrad", nullptr, maxPoolGradEntry, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNormForward", nullptr, batchNormForwardEntry, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNormBackward", nullptr, batchNormBackwardEntry, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, infoEntry, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

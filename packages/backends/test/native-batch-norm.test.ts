@@ -1,0 +1,125 @@
+// BmpBatchNormTraining / BmpBatchNormTrainingGrad on wasm (registered with the native kernels) against the
+// composed tfjs ops on the cpu backend (tf.moments, rsqrt, sub, mul and their autodiff: an independent
+// implementation), and @bmp/models' fusedBatchNorm path, which runs the kernel when the backend has it.
+// Tolerance: max |wasm - cpu| / max |cpu| <= 1e-5 for one layer (float32, channel sums in another order),
+// 1e-4 for a whole VGG's gradients.
+// Without the addon built these tests are skipped (reason printed) unless BMP_REQUIRE_NATIVE=1.
+import { BATCH_NORM_TRAINING_KERNEL, paperVgg } from '@bmp/models';
+import { expectNoLeak, randomArray, tf } from '@bmp/test-utils';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { BATCH_NORM_TRAINING, initBackend, loadNative } from '../src';
+import { scaledError } from './helpers';
+
+const REQUIRED = process.env.BMP_REQUIRE_NATIVE === '1';
+const probe = await loadNative();
+if (probe.kernels == null) {
+  console.warn(
+    `[@bmp/backends native-batch-norm tests] ${REQUIRED ? 'FAILING' : 'skipped'}: ${probe.reason}`,
+  );
+}
+const describeNative = probe.kernels != null || REQUIRED ? describe : describe.skip;
+
+const EPS = 1e-3;
+
+/** A loss of every output, so that the gradient flows through xhat, mean, variance and rstd. */
+function lossOf(xhat: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, rstd: tf.Tensor): tf.Scalar {
+  const terms = [
+    tf.sum(tf.mul(xhat, tf.sin(xhat))),
+    tf.sum(tf.mul(mean, 3)),
+    tf.sum(tf.mul(variance, 0.5)),
+    tf.sum(tf.mul(rstd, 2)),
+  ];
+  return tf.addN(terms) as tf.Scalar;
+}
+
+function composed(x: tf.Tensor) {
+  const axes = x.shape.slice(0, -1).map((_, i) => i);
+  const { mean, variance } = tf.moments(x, axes);
+  const rstd = tf.rsqrt(tf.add(variance, EPS));
+  return { xhat: tf.mul(tf.sub(x, mean), rstd), mean, variance, rstd };
+}
+
+function viaKernel(x: tf.Tensor) {
+  const [xhat, mean, variance, rstd] = tf
+    .engine()
+    .runKernel(BATCH_NORM_TRAINING, { x }, { epsilon: EPS }) as tf.Tensor[];
+  return { xhat: xhat!, mean: mean!, variance: variance!, rstd: rstd! };
+}
+
+describeNative('BmpBatchNormTraining on wasm', () => {
+  beforeAll(async () => {
+    await initBackend({ prefer: 'cpu', trainingKernels: false });
+    const wasm = await initBackend({ prefer: 'wasm' });
+    expect(wasm.native, wasm.nativeNote).toBeDefined();
+  });
+
+  it('is the kernel name @bmp/models looks for, and is registered on wasm only', () => {
+    expect(BATCH_NORM_TRAINING).toBe(BATCH_NORM_TRAINING_KERNEL);
+    expect(tf.getKernel(BATCH_NORM_TRAINING, 'wasm')).toBeDefined();
+    expect(tf.getKernel(BATCH_NORM_TRAINING, 'cpu')).toBeUndefined();
+  });
+
+  it.each([[[4, 5, 5, 8]], [[64, 8, 8, 16]], [[3, 7]], [[2, 3, 3, 5]]])(
+    '%j: outputs and the gradient through all of them match the composed ops on cpu',
+    async (shape) => {
+      const values = randomArray(
+        shape.reduce((a, b) => a * b, 1),
+        shape.length * 7 + shape[0]!,
+        2,
+      );
+      const run = async (backend: 'cpu' | 'wasm', f: typeof composed) => {
+        await tf.setBackend(backend);
+        return tf.tidy(() => {
+          const x = tf.tensor(values, shape).add(1); // offset: the mean is not ~0
+          const o = f(x);
+          const g = tf.grad((v: tf.Tensor) => {
+            const p = f(v);
+            return lossOf(p.xhat, p.mean, p.variance, p.rstd);
+          })(x);
+          return [o.xhat, o.mean, o.variance, o.rstd, g].map((t) => t.dataSync() as Float32Array);
+        });
+      };
+      const want = await run('cpu', composed);
+      const got = await run('wasm', viaKernel);
+      ['xhat', 'mean', 'variance', 'rstd', 'dx'].forEach((name, i) => {
+        expect(scaledError(got[i]!, want[i]!), name).toBeLessThanOrEqual(1e-5);
+      });
+    },
+  );
+
+  it('paper VGG11 with fusedBatchNorm: the kernel runs, gradients match cpu (1e-4), no tensors leak', async () => {
+    const model = paperVgg({
+      depth: 11,
+      widthMultiplier: 0.125,
+      numClasses: 4,
+      inputShape: [16, 16, 3],
+      seed: 3,
+    });
+    const xValues = randomArray(8 * 16 * 16 * 3, 9);
+    const x = tf.tensor4d(xValues, [8, 16, 16, 3]);
+    const labels = tf.oneHot(tf.tensor1d([0, 1, 2, 3, 0, 1, 2, 3], 'int32'), 4);
+    const loss = () =>
+      tf.losses.softmaxCrossEntropy(
+        labels,
+        model.apply(x, { training: true, fusedBatchNorm: true, updateStatistics: false }),
+      ) as tf.Scalar;
+    // On the current backend (the variables and inputs move between backends as needed).
+    const gradients = () =>
+      tf.tidy(() => {
+        const { grads } = tf.variableGrads(loss, [...model.trainableVariables]);
+        return Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, g.dataSync() as Float32Array]));
+      });
+    await tf.setBackend('cpu');
+    const want = gradients();
+    await tf.setBackend('wasm');
+    const profile = await tf.profile(() => void gradients());
+    expect(profile.kernelNames).toContain(BATCH_NORM_TRAINING);
+    expect(profile.kernelNames).toContain('BmpBatchNormTrainingGrad');
+    const got = gradients();
+    for (const [name, g] of Object.entries(got))
+      expect(scaledError(g, want[name]!), name).toBeLessThanOrEqual(1e-4);
+    await expectNoLeak(gradients, 'fused gradient');
+    tf.dispose([x, labels]);
+    model.dispose();
+  });
+});
