@@ -5,24 +5,9 @@
 // Tolerance: scaled error max |native - reference| / max |reference| <= 1e-5 (float32 element-wise
 // arithmetic, channel sums in double). Thread counts must not change a bit.
 import { expect, it } from 'vitest';
-import { native, nativeDescribe, seeded } from './native';
+import { floats, native, nativeDescribe, scaledError } from './native';
 
 const describeNative = nativeDescribe('batch-norm tests');
-
-function floats(n: number, seed: number, lo: number, hi: number): Float32Array {
-  const r = seeded(seed);
-  return Float32Array.from({ length: n }, () => lo + (hi - lo) * r());
-}
-
-function scaledError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return diff / Math.max(scale, 1e-30);
-}
 
 /** True when the two arrays hold the same bits (vitest's deep equality is slow on a million elements). */
 function sameBits(a: Float32Array, b: Float32Array): boolean {

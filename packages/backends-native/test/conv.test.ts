@@ -8,15 +8,19 @@
 // BMP_REQUIRE_NATIVE=1 (then they fail, so CI cannot skip silently).
 import { describe, expect, it } from 'vitest';
 import { convGeometry, loadNativeKernels } from '../src';
-import { nativeLoad as loaded, native, nativeDescribe, nativeRequired as REQUIRED, seeded } from './native';
+import {
+  expectTypeError,
+  floats,
+  nativeLoad as loaded,
+  native,
+  nativeDescribe,
+  nativeRequired as REQUIRED,
+  scaledError,
+  seeded,
+} from './native';
 
 const TOLERANCE = 1e-5;
 const describeNative = nativeDescribe('conv tests');
-
-function randomFloats(n: number, seed: number): Float32Array {
-  const r = seeded(seed);
-  return Float32Array.from({ length: n }, () => 2 * r() - 1);
-}
 
 interface Geo {
   n: number;
@@ -106,23 +110,12 @@ function reference(which: Which, g: Geo, x: Float32Array, w: Float32Array, dy: F
   return out;
 }
 
-function scaledError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / Math.max(scale, 1e-30);
-}
-
 /** Runs one kernel on fresh random data (output pre-filled with NaN, so unwritten values show). */
 function run(which: Which, g: Geo, seed: number, threads: number) {
   const s = sizes(g);
-  const x = randomFloats(s.x, seed);
-  const w = randomFloats(s.w, seed + 1);
-  const dy = randomFloats(s.y, seed + 2);
+  const x = floats(s.x, seed);
+  const w = floats(s.w, seed + 1);
+  const dy = floats(s.y, seed + 2);
   const k = native();
   let out: Float32Array;
   let ok: boolean;
@@ -295,9 +288,9 @@ describeNative('cases the kernels do not cover: false, output untouched', () => 
   const SENTINEL = 12345.5;
   function untouched(which: Which, g: Geo) {
     const s = sizes(g);
-    const x = randomFloats(s.x, 1);
-    const w = randomFloats(s.w, 2);
-    const dy = randomFloats(s.y, 3);
+    const x = floats(s.x, 1);
+    const w = floats(s.w, 2);
+    const dy = floats(s.y, 3);
     const k = native();
     const out = new Float32Array(which === 'forward' ? s.y : which === 'filter' ? s.w : s.x).fill(SENTINEL);
     const ok =
@@ -335,9 +328,9 @@ describeNative('thread counts', () => {
   };
   function sameForAllThreads(which: Which, g: Geo) {
     const s = sizes(g);
-    const x = randomFloats(s.x, 5);
-    const w = randomFloats(s.w, 6);
-    const dy = randomFloats(s.y, 7);
+    const x = floats(s.x, 5);
+    const w = floats(s.w, 6);
+    const dy = floats(s.y, 7);
     const k = native();
     const results = [1, 2, 3, 4].map((threads) => {
       const out = new Float32Array(which === 'forward' ? s.y : which === 'filter' ? s.w : s.x);
@@ -394,17 +387,6 @@ describeNative('thread counts', () => {
 });
 
 describeNative('argument errors: a TypeError starting with "@bmp/backends-native:"', () => {
-  function expectTypeError(fn: () => unknown, message: RegExp) {
-    let error: unknown;
-    try {
-      fn();
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(TypeError);
-    expect((error as Error).message.startsWith('@bmp/backends-native: ')).toBe(true);
-    expect((error as Error).message).toMatch(message);
-  }
   const g = FIXED[0];
   const s = sizes(g);
   const x = new Float32Array(s.x);

@@ -11,37 +11,18 @@
 // When the addon is not built, every test here is skipped with the reason printed, unless
 // BMP_REQUIRE_NATIVE=1 (then they fail).
 import { describe, expect, it } from 'vitest';
-import { nativeLoad as loaded, native, nativeDescribe, nativeRequired as REQUIRED, seeded } from './native';
+import {
+  expectTypeError,
+  floats,
+  nativeLoad as loaded,
+  native,
+  nativeDescribe,
+  nativeRequired as REQUIRED,
+  scaledError,
+  seeded,
+} from './native';
 
 const describeNative = nativeDescribe('elementwise tests');
-
-function floats(n: number, seed: number, lo = -1, hi = 1): Float32Array {
-  const r = seeded(seed);
-  return Float32Array.from({ length: n }, () => lo + (hi - lo) * r());
-}
-
-function scaledError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / Math.max(scale, 1e-30);
-}
-
-function expectTypeError(fn: () => unknown, message: RegExp) {
-  let error: unknown;
-  try {
-    fn();
-  } catch (e) {
-    error = e;
-  }
-  expect(error).toBeInstanceOf(TypeError);
-  expect((error as Error).message.startsWith('@bmp/backends-native: ')).toBe(true);
-  expect((error as Error).message).toMatch(message);
-}
 
 /** The first index where the bits differ, or -1 (vitest's deep equality is slow on 100k elements). */
 function firstDifference(a: Float32Array, b: Float32Array): number {

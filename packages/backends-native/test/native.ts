@@ -1,5 +1,5 @@
 // What both test files share: the loaded addon (or why not), the suite switch, a seeded generator.
-import { describe } from 'vitest';
+import { describe, expect } from 'vitest';
 import { loadNativeKernels, type NativeKernels } from '../src';
 
 const REQUIRED = process.env.BMP_REQUIRE_NATIVE === '1';
@@ -36,4 +36,35 @@ export function seeded(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** n values uniform in [lo, hi) from seed. */
+export function floats(n: number, seed: number, lo = -1, hi = 1): Float32Array {
+  const r = seeded(seed);
+  return Float32Array.from({ length: n }, () => lo + (hi - lo) * r());
+}
+
+/** max |a - b| / max |b|: the error relative to the reference's scale (ratios blow up near zero). */
+export function scaledError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return diff / Math.max(scale, 1e-30);
+}
+
+/** `fn` throws a TypeError whose message starts with "@bmp/backends-native: " and matches `message`. */
+export function expectTypeError(fn: () => unknown, message: RegExp): void {
+  let error: unknown;
+  try {
+    fn();
+  } catch (e) {
+    error = e;
+  }
+  expect(error).toBeInstanceOf(TypeError);
+  expect((error as Error).message.startsWith('@bmp/backends-native: ')).toBe(true);
+  expect((error as Error).message).toMatch(message);
 }
