@@ -76,7 +76,13 @@ export interface NativeKernels {
     threads?: number,
   ): boolean;
   /** dx = rstd * (dy - mean over rows of dy - xhat * mean over rows of dy * xhat), per channel. */
-  batchNormBackward(dy: Float32Array, xhat: Float32Array, rstd: Float32Array, dx: Float32Array, threads?: number): boolean;
+  batchNormBackward(
+    dy: Float32Array,
+    xhat: Float32Array,
+    rstd: Float32Array,
+    dx: Float32Array,
+    threads?: number,
+  ): boolean;
   /** The instruction set the addon was compiled for and its widest vector (float lanes). */
   info(): { isa: string; lanes: number };
 }
