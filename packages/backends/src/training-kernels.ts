@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { registerReductionGradients } from './gradients/reduction-gradients';
 import { CONV2D_BACKPROP_FILTER, conv2DBackpropFilterViaConv2D } from './wasm/conv2d-backprop-filter';
 import { conv2DBackpropInputViaConv2D } from './wasm/conv2d-backprop-input';
+import { conv2DNumericPadding } from './wasm/conv2d-numeric-padding';
 import { maxPoolGradOnHeap } from './wasm/max-pool-grad';
 import {
   BATCH_NORM_TRAINING,
@@ -103,6 +104,8 @@ function wasmLoaded(): boolean {
  * - `Conv2DBackpropInput` from Conv2D (stock: a plain loop),
  * - `MaxPoolGrad` as one JavaScript pass over the wasm heap (stock: slower, and wrong for windows whose
  *   values are all negative),
+ * - `Conv2D` with a numeric padding as explicit padding (stock: writes past its output when the filter or
+ *   strides are not square, because tfjs-core and XNNPACK size the output differently),
  * - `Identity`, and `Cast` to the same dtype, sharing the input's data instead of copying it;
  * and the gradients of Sum and Mean with a backend-side onesLike (registerReductionGradients; tfjs-core
  * builds the ones in JavaScript). Needs `@tensorflow/tfjs-backend-wasm` imported (initBackend does both). Idempotent; returns the kernels
@@ -135,6 +138,9 @@ export function registerWasmTrainingKernels(): TrainingKernel[] {
   }
   if (replaceKernel('wasm:MaxPoolGrad', (stock) => maxPoolGradOnHeap(stock!), { requireStock: true })) {
     done.push('wasm:MaxPoolGrad');
+  }
+  if (replaceKernel('wasm:Conv2D', (stock) => conv2DNumericPadding(stock!), { requireStock: true })) {
+    done.push('wasm:Conv2D');
   }
   if (replaceKernel('wasm:Identity', (stock) => sharedIdentity(stock!), { requireStock: true })) {
     done.push('wasm:Identity');

@@ -40,6 +40,7 @@ beforeAll(async () => {
     'wasm:Conv2DBackpropFilter': 'fast',
     'wasm:Conv2DBackpropInput': 'fast',
     'wasm:MaxPoolGrad': 'fast',
+    'wasm:Conv2D': 'fast',
     'wasm:Identity': 'fast',
     'wasm:Cast': 'fast',
   });
@@ -93,6 +94,32 @@ describe('wasm Conv2DBackpropInput (Conv2D-based)', () => {
       setTrainingKernelMode('wasm:Conv2DBackpropInput', 'fast');
     }
     expect(() => setTrainingKernelMode('wasm:Conv2DBackpropFilter', 'stock')).toThrow(/no stock kernel/);
+  });
+});
+
+describe('wasm Conv2D with a numeric padding', () => {
+  // tfjs-core sizes the output of `pad: number` with the filter height and stride height on both axes;
+  // wasm's stock kernel let XNNPACK size it from the real ones and wrote past the output (a "memory access
+  // out of bounds" a few kernels later). The forward must now equal the cpu backend's, shape included.
+  const NUMERIC: ConvCase[] = [
+    { x: [3, 6, 5, 8], f: [3, 2, 8, 32], strides: [1, 1], pad: 1 }, // XNNPACK: one more column
+    { x: [1, 9, 13, 6], f: [4, 4, 6, 1], strides: [1, 2], pad: 0 }, // strides differ
+    { x: [2, 8, 9, 4], f: [5, 2, 4, 4], strides: [1, 1], pad: 0 }, // tfjs' output is narrower: input cut
+    { x: [2, 7, 7, 3], f: [3, 3, 3, 5], strides: [2, 2], pad: 1 }, // square: unchanged path
+  ];
+  it.each(NUMERIC.map((c, i) => [label(c), c, i] as const))('%s', async (_, c, i) => {
+    const d = caseData(c, 700 + 3 * i);
+    const forward = () => {
+      const y = tf.conv2d(tf.tensor4d(d.x, c.x), tf.tensor4d(d.f, c.f), c.strides, c.pad as number);
+      return { shape: y.shape, values: y.dataSync() };
+    };
+    const expected = await on('cpu', forward);
+    const actual = await on('wasm', forward);
+    expect(actual.shape).toEqual(expected.shape);
+    expect(scaledError(actual.values, expected.values)).toBeLessThanOrEqual(TOLERANCE);
+    // The heap is intact: a later kernel still computes correctly.
+    const after = await on('wasm', () => tf.sum(tf.tensor1d([1, 2, 3])).dataSync()[0]);
+    expect(after).toBe(6);
   });
 });
 
