@@ -1,4 +1,5 @@
 // What both test files share: the loaded addon (or why not), the suite switch, a seeded generator.
+import { seededRandom } from '@bmp/test-utils/random';
 import { describe, expect } from 'vitest';
 import { loadNativeKernels, type NativeKernels } from '../src';
 
@@ -26,17 +27,8 @@ export function native(): NativeKernels {
 export const nativeLoad = loaded;
 export const nativeRequired = REQUIRED;
 
-/** Mulberry32: seeded, so every case is reproducible from its label. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Mulberry32 (@bmp/test-utils): seeded, so every case is reproducible from its label. */
+export const seeded = seededRandom;
 
 /** n values uniform in [lo, hi) from seed. */
 export function floats(n: number, seed: number, lo = -1, hi = 1): Float32Array {

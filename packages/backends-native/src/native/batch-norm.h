@@ -11,46 +11,34 @@
 #include <cstdint>
 #include <vector>
 
+#include "elementwise.h"
 #include "thread-pool.h"
 
 namespace bmp {
 
-// part[p][c] = sum over rows of range p of f(r, c), for `parts` fixed ranges, in parallel.
-template <class F>
-std::vector<double> channelSums(int64_t rows, int64_t cols, int threads, int outputs, F f) {
-  const int parts = rows * cols < (1 << 16) ? 1 : 8;
-  std::vector<std::vector<double>> partial(parts, std::vector<double>(size_t(cols) * outputs, 0.0));
-  parallelFor(parts, rows * cols < (1 << 16) ? 1 : threads, [&](int64_t p0, int64_t p1) {
-    for (int64_t p = p0; p < p1; p++) {
-      double* acc = partial[p].data();
-      for (int64_t r = rows * p / parts; r < rows * (p + 1) / parts; r++) f(r, acc);
-    }
-  });
-  std::vector<double> total(size_t(cols) * outputs, 0.0);
-  for (int p = 0; p < parts; p++)
-    for (size_t i = 0; i < total.size(); i++) total[i] += partial[p][i];
-  return total;
-}
-
 inline void batchNormForward(const float* x, int64_t rows, int64_t cols, float epsilon, float* xhat, float* mean,
                              float* variance, float* rstd, int threads) {
-  const std::vector<double> sum = channelSums(rows, cols, threads, 1, [&](int64_t r, double* acc) {
-    const float* row = x + r * cols;
-    for (int64_t c = 0; c < cols; c++) acc[c] += row[c];
+  const std::vector<double> sum = channelSums(rows, cols, threads, 1, [&](int64_t r0, int64_t r1, double* acc) {
+    for (int64_t r = r0; r < r1; r++) {
+      const float* row = x + r * cols;
+      for (int64_t c = 0; c < cols; c++) acc[c] += row[c];
+    }
   });
   for (int64_t c = 0; c < cols; c++) mean[c] = float(sum[c] / double(rows));
-  const std::vector<double> sq = channelSums(rows, cols, threads, 1, [&](int64_t r, double* acc) {
-    const float* row = x + r * cols;
-    for (int64_t c = 0; c < cols; c++) {
-      const float d = row[c] - mean[c];
-      acc[c] += double(d) * d;
+  const std::vector<double> sq = channelSums(rows, cols, threads, 1, [&](int64_t r0, int64_t r1, double* acc) {
+    for (int64_t r = r0; r < r1; r++) {
+      const float* row = x + r * cols;
+      for (int64_t c = 0; c < cols; c++) {
+        const float d = row[c] - mean[c];
+        acc[c] += double(d) * d;
+      }
     }
   });
   for (int64_t c = 0; c < cols; c++) {
     variance[c] = float(sq[c] / double(rows));
     rstd[c] = 1.f / std::sqrt(variance[c] + epsilon);
   }
-  parallelFor(rows, rows * cols < (1 << 16) ? 1 : threads, [&](int64_t r0, int64_t r1) {
+  parallelFor(rows, threadsFor(rows * cols, threads), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; r++) {
       const float* row = x + r * cols;
       float* out = xhat + r * cols;
@@ -61,12 +49,14 @@ inline void batchNormForward(const float* x, int64_t rows, int64_t cols, float e
 
 inline void batchNormBackward(const float* dy, const float* xhat, const float* rstd, int64_t rows, int64_t cols,
                               float* dx, int threads) {
-  const std::vector<double> sums = channelSums(rows, cols, threads, 2, [&](int64_t r, double* acc) {
-    const float* g = dy + r * cols;
-    const float* h = xhat + r * cols;
-    for (int64_t c = 0; c < cols; c++) {
-      acc[c] += g[c];
-      acc[cols + c] += double(g[c]) * h[c];
+  const std::vector<double> sums = channelSums(rows, cols, threads, 2, [&](int64_t r0, int64_t r1, double* acc) {
+    for (int64_t r = r0; r < r1; r++) {
+      const float* g = dy + r * cols;
+      const float* h = xhat + r * cols;
+      for (int64_t c = 0; c < cols; c++) {
+        acc[c] += g[c];
+        acc[cols + c] += double(g[c]) * h[c];
+      }
     }
   });
   std::vector<float> meanDy(cols), meanDyXhat(cols);
@@ -74,7 +64,7 @@ inline void batchNormBackward(const float* dy, const float* xhat, const float* r
     meanDy[c] = float(sums[c] / double(rows));
     meanDyXhat[c] = float(sums[cols + c] / double(rows));
   }
-  parallelFor(rows, rows * cols < (1 << 16) ? 1 : threads, [&](int64_t r0, int64_t r1) {
+  parallelFor(rows, threadsFor(rows * cols, threads), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; r++) {
       const float* g = dy + r * cols;
       const float* h = xhat + r * cols;

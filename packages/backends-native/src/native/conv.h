@@ -3,7 +3,6 @@
 #pragma once
 #include <algorithm>
 #include <cstdint>
-#include <cstring>
 #include <vector>
 
 #include "thread-pool.h"
@@ -52,10 +51,11 @@ struct ConvGeom {
   int depth() const { return kh * kw * ci; }
 };
 
-// c[r][0..NV*L) (+)= sum_k a[k*MR + r] * b[k*ldb + 0..NV*L), for r < rows.
+// c[r][0..NV*L) += sum_k a[k*MR + r] * b[k*ldb + 0..NV*L), for r < rows (the filter gradient adds
+// one pixel chunk at a time).
 template <int L, int MR, int NV>
 inline void microKernel(const float* a, const float* b, int64_t ldb, int depth, float* c, int64_t ldc,
-                        int rows, bool accumulate) {
+                        int rows) {
   using V = Vec<L>;
   typename V::type acc[MR][NV];
   for (int r = 0; r < MR; r++)
@@ -73,7 +73,7 @@ inline void microKernel(const float* a, const float* b, int64_t ldb, int depth, 
     if (r >= rows) break;
     for (int j = 0; j < NV; j++) {
       float* p = c + r * ldc + j * L;
-      V::store(p, accumulate ? V::load(p) + acc[r][j] : acc[r][j]);
+      V::store(p, V::load(p) + acc[r][j]);
     }
   }
 }
@@ -268,7 +268,7 @@ void convFilterGradT(const float* x, const float* dy, float* dw, const ConvGeom&
         const int rows = std::min(MR, depth - k0);
         for (int j0 = 0; j0 < g.co; j0 += NV * L)
           microKernel<L, MR, NV>(a.data(), dy + p0 * g.co + j0, g.co, count, dw + int64_t(k0) * g.co + j0, g.co,
-                                 rows, true);
+                                 rows);
       }
     }
   });

@@ -8,11 +8,6 @@
 
 namespace bmp {
 
-// Elements below which the element-wise kernels stay on one thread (waking workers costs more).
-constexpr int64_t kParallelMin = 1 << 16;
-
-inline int threadsFor(int64_t elements, int threads) { return elements < kParallelMin ? 1 : threads; }
-
 // total[c] += sum of x[r * cols + c] over rows [r0, r1): blocks of 64 rows summed in float
 // (vectorised), the block sums in double, so the error does not grow with the row count.
 inline void addRowSums(const float* x, int64_t r0, int64_t r1, int64_t cols, double* total) {
@@ -29,19 +24,28 @@ inline void addRowSums(const float* x, int64_t r0, int64_t r1, int64_t cols, dou
   }
 }
 
-// out[c] = scale * sum_r x[r * cols + c]. The rows are cut into a fixed number of parts (summed in
-// parallel, then added in order), so the result does not depend on the thread count.
-inline void sumRows(const float* x, int64_t rows, int64_t cols, float* out, double scale, int threads) {
+// Per-channel sums over the rows of a [rows, cols] tensor, `outputs` sums per channel: add(r0, r1, acc)
+// adds rows [r0, r1) into acc[0 .. outputs * cols). The rows are cut into a fixed number of ranges
+// (summed in parallel, then added in order), so the result does not depend on the thread count.
+template <class F>
+std::vector<double> channelSums(int64_t rows, int64_t cols, int threads, int outputs, F add) {
   const int parts = rows * cols < kParallelMin ? 1 : 8;
-  std::vector<std::vector<double>> partial(parts, std::vector<double>(cols, 0.0));
+  std::vector<std::vector<double>> partial(parts, std::vector<double>(size_t(cols) * outputs, 0.0));
   parallelFor(parts, threadsFor(rows * cols, threads), [&](int64_t p0, int64_t p1) {
-    for (int64_t p = p0; p < p1; p++) addRowSums(x, rows * p / parts, rows * (p + 1) / parts, cols, partial[p].data());
+    for (int64_t p = p0; p < p1; p++) add(rows * p / parts, rows * (p + 1) / parts, partial[p].data());
   });
-  for (int64_t c = 0; c < cols; c++) {
-    double total = 0.0;
-    for (int p = 0; p < parts; p++) total += partial[p][c];
-    out[c] = float(total * scale);
-  }
+  std::vector<double> total(size_t(cols) * outputs, 0.0);
+  for (int p = 0; p < parts; p++)
+    for (size_t i = 0; i < total.size(); i++) total[i] += partial[p][i];
+  return total;
+}
+
+// out[c] = scale * sum_r x[r * cols + c].
+inline void sumRows(const float* x, int64_t rows, int64_t cols, float* out, double scale, int threads) {
+  const std::vector<double> total = channelSums(rows, cols, threads, 1, [&](int64_t r0, int64_t r1, double* acc) {
+    addRowSums(x, r0, r1, cols, acc);
+  });
+  for (int64_t c = 0; c < cols; c++) out[c] = float(total[c] * scale);
 }
 
 enum class BinaryOp { Add = 0, Sub = 1, Mul = 2, Div = 3 };

@@ -49,7 +49,7 @@ inline void maxPoolGradImages(const float* x, const float* dy, float* dx, const 
 // Images are independent (a window never spans two), so they are split over the threads.
 inline void maxPoolGrad(const float* x, const float* dy, float* dx, const PoolGeom& g, int threads) {
   const int64_t size = int64_t(g.n) * g.h * g.w * g.c;
-  parallelFor(g.n, size < (1 << 16) ? 1 : threads, [&](int64_t n0, int64_t n1) {
+  parallelFor(g.n, threadsFor(size, threads), [&](int64_t n0, int64_t n1) {
     const int64_t image = int64_t(g.h) * g.w * g.c;
     for (int64_t i = n0 * image; i < n1 * image; i++) dx[i] = 0.f;
     maxPoolGradImages(x, dy, dx, g, int(n0), int(n1));

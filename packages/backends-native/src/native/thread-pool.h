@@ -86,6 +86,11 @@ class ThreadPool {
   bool stop_ = false;
 };
 
+// Elements below which the element-wise kernels stay on one thread (waking workers costs more).
+constexpr int64_t kParallelMin = 1 << 16;
+
+inline int threadsFor(int64_t elements, int threads) { return elements < kParallelMin ? 1 : threads; }
+
 // Runs fn(begin, end) over [0, total) split into `threads` contiguous ranges.
 template <class F>
 void parallelFor(int64_t total, int threads, F fn) {
