@@ -50,6 +50,8 @@ export interface NativeKernels {
     vectorFirst: boolean,
     threads?: number,
   ): boolean;
+  /** dx = dy * step(x) element by element (the ReLU gradient; step is 1 for x > 0, NaN for NaN, else 0). */
+  reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, threads?: number): boolean;
   /**
    * Max-pool gradient: each window's first maximum (row-major, strict >) per channel receives dy.
    * geometry: batch, inHeight, inWidth, channels, outHeight, outWidth, filterHeight, filterWidth,

@@ -267,6 +267,61 @@ describeNative('convFilterGrad', () => {
   });
 });
 
+// Output rows of 8 or more pixels: the direct kernels (the forward pass where the row is a multiple of
+// its 8- or 16-pixel tile, the filter gradient always), which read a zero-padded copy of x in place. They
+// add the same products in the same order as the packed kernels, which BMP_NATIVE_CONV=packed forces:
+// every bit must agree, besides the reference check.
+const DIRECT_CASES: Geo[] = [
+  geo({ n: 2, h: 16, w: 16, ci: 16, kh: 3, kw: 3, co: 16, sh: 1, sw: 1, top: 1, left: 1 }, 1, 1), // paper VGG
+  geo({ n: 1, h: 32, w: 32, ci: 3, kh: 3, kw: 3, co: 16, sh: 1, sw: 1, top: 1, left: 1 }, 1, 1), // first layer
+  geo({ n: 2, h: 8, w: 8, ci: 32, kh: 3, kw: 3, co: 64, sh: 1, sw: 1, top: 1, left: 1 }, 1, 1),
+  geo({ n: 1, h: 6, w: 24, ci: 5, kh: 5, kw: 3, co: 12, sh: 1, sw: 1, top: 2, left: 0 }, 0, 2), // rows of 24
+  geo({ n: 2, h: 9, w: 33, ci: 4, kh: 3, kw: 2, co: 20, sh: 2, sw: 2, top: 1, left: 1 }, 2, 0), // stride 2
+  geo({ n: 1, h: 5, w: 50, ci: 8, kh: 1, kw: 3, co: 8, sh: 3, sw: 3, top: 0, left: 2 }, 0, 1), // stride 3
+  geo({ n: 3, h: 4, w: 11, ci: 7, kh: 2, kw: 4, co: 4, sh: 1, sw: 1, top: 0, left: 3 }, 1, 3), // rows of 11
+  geo({ n: 1, h: 3, w: 16, ci: 12, kh: 3, kw: 3, co: 48, sh: 1, sw: 1, top: 0, left: 0 }, 0, 0), // no padding
+  geo({ n: 2, h: 2, w: 8, ci: 4, kh: 3, kw: 3, co: 32, sh: 1, sw: 1, top: 3, left: 1 }, 3, 1), // padding-only rows
+];
+
+describeNative('direct kernels (output rows of 8+ pixels)', () => {
+  function withPacked<T>(fn: () => T): T {
+    process.env.BMP_NATIVE_CONV = 'packed';
+    try {
+      return fn();
+    } finally {
+      delete process.env.BMP_NATIVE_CONV;
+    }
+  }
+  const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const kinds: Which[] = ['forward', 'filter', 'input'];
+  const cases = DIRECT_CASES.flatMap((g, i) =>
+    kinds
+      .filter((k) => k !== 'input' || (g.sh === 1 && g.sw === 1 && g.ci % 4 === 0))
+      .map((k) => [`${k}: ${label(g)}`, k, g, i] as const),
+  );
+
+  it.each(cases)('%s: the reference, and the packed kernels bit for bit', (_, which, g, i) => {
+    const r = run(which, g, 5000 + 7 * i, 1 + (i % 3));
+    expect(r.ok).toBe(true);
+    expect(scaledError(r.out, r.want())).toBeLessThanOrEqual(TOLERANCE);
+    const packed = withPacked(() => run(which, g, 5000 + 7 * i, 1));
+    expect(packed.ok).toBe(true);
+    expect(bits(r.out)).toEqual(bits(packed.out));
+  });
+
+  it('a non-finite input value stays in its own outputs (rows computed past the tile are dropped)', () => {
+    const g = DIRECT_CASES[6]!; // rows of 11: tiles overrun the row
+    const s = sizes(g);
+    const x = floats(s.x, 9);
+    const dy = floats(s.y, 10);
+    x[5] = Number.POSITIVE_INFINITY;
+    const dw = new Float32Array(s.w);
+    const want = reference('filter', g, x, floats(s.w, 11), dy);
+    expect(native().convFilterGrad(x, dy, dw, pack(g), 2)).toBe(true);
+    dw.forEach((v, k) => expect(Number.isFinite(v), `dw[${k}]`).toBe(Number.isFinite(want[k]!)));
+  });
+});
+
 describeNative('convInputGrad (stride 1)', () => {
   it.each(INPUT_CASES.map((g, i) => [label(g), g, i] as const))('%s', (_, g, i) => {
     const r = run('input', g, 3000 + 7 * i, 1 + ((i + 2) % 4));

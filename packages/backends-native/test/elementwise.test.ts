@@ -1,4 +1,4 @@
-// sumRows, broadcastRows and maxPoolGrad against plain-JS references.
+// sumRows, broadcastRows, reluGrad and maxPoolGrad against plain-JS references.
 // - sumRows: a double-precision sum; |native - reference| <= 1e-6 * (the sum of |x| over the column,
 //   times |scale|), which for positive data is a relative error of 1e-6 per element (100000 rows
 //   included: float32 running sums would be off by ~1e-3 there).
@@ -269,6 +269,61 @@ describeNative('broadcastRows', () => {
           }
         }
       }
+    }
+  });
+});
+
+describeNative('reluGrad', () => {
+  // tfjs' Relu gradient, mul(dy, step(x)), computed here in doubles then rounded: x * 1, x * 0 and
+  // x * NaN are exact, so the kernel must match bit for bit (signed zeros and NaN included).
+  const reference = (dy: Float32Array, x: Float32Array) =>
+    Float32Array.from(dy, (g, i) => g * (x[i]! > 0 ? 1 : Number.isNaN(x[i]!) ? Number.NaN : 0));
+
+  it('random values, and threads 1, 2, 3, 4 above and below the parallel threshold: bit-identical', () => {
+    for (const n of [7, 1000, 300_001]) {
+      const dy = floats(n, n + 1);
+      const x = floats(n, n + 2);
+      const want = reference(dy, x);
+      for (const threads of [undefined, 1, 2, 3, 4]) {
+        const dx = new Float32Array(n).fill(Number.NaN);
+        expect(native().reluGrad(dy, x, dx, threads)).toBe(true);
+        expect(firstDifference(dx, want), `n ${n} threads ${threads}`).toBe(-1);
+      }
+    }
+  });
+
+  it('by hand: x at 0, -0, NaN, +-Infinity; dy negative, -0, Infinity and NaN', () => {
+    const x = Float32Array.of(
+      0,
+      -0,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+      1e-30,
+      -2,
+      3,
+      5,
+    );
+    const dy = Float32Array.of(2, 2, 2, -3, 4, -5, -1, -0, Number.POSITIVE_INFINITY);
+    const dx = new Float32Array(x.length);
+    native().reluGrad(dy, x, dx);
+    expect(Array.from(dx)).toEqual([0, 0, Number.NaN, -3, 0, -5, -0, -0, Number.POSITIVE_INFINITY]);
+    expect(Object.is(dx[6], -0)).toBe(true); // -1 * 0
+    expect(firstDifference(dx, reference(dy, x))).toBe(-1);
+    const nanDy = new Float32Array(2);
+    native().reluGrad(Float32Array.of(Number.NaN, Number.NaN), Float32Array.of(1, -1), nanDy);
+    expect(Array.from(nanDy)).toEqual([Number.NaN, Number.NaN]); // NaN * 0 is NaN, as in mul(dy, step(x))
+  });
+
+  it('argument errors', () => {
+    const k = native() as unknown as Record<string, (...args: unknown[]) => unknown>;
+    const a = new Float32Array(6);
+    expectTypeError(() => k.reluGrad(a, new Float32Array(5), a), /reluGrad: sizes dy 6, x 5, dx 6 differ/);
+    expectTypeError(() => k.reluGrad(a, a, new Float32Array(7)), /sizes dy 6, x 6, dx 7 differ/);
+    expectTypeError(() => k.reluGrad(a, a), /reluGrad takes \(dy, x, dx: Float32Array/);
+    expectTypeError(() => k.reluGrad(a, new Float64Array(6), a), /reluGrad takes/);
+    for (const threads of BAD_THREADS) {
+      expectTypeError(() => k.reluGrad(a, a, a, threads), /threads\?: integer >= 1/);
     }
   });
 });

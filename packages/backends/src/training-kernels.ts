@@ -3,6 +3,7 @@
 import type { NativeKernels } from '@bmp/backends-native';
 import * as tf from '@tensorflow/tfjs-core';
 import { registerReductionGradients } from './gradients/reduction-gradients';
+import { registerReluGradient } from './gradients/relu-gradient';
 import { CONV2D_BACKPROP_FILTER, conv2DBackpropFilterViaConv2D } from './wasm/conv2d-backprop-filter';
 import { conv2DBackpropInputViaConv2D } from './wasm/conv2d-backprop-input';
 import { conv2DNumericPadding } from './wasm/conv2d-numeric-padding';
@@ -21,6 +22,7 @@ import {
   nativeConv2DBackpropInput,
 } from './wasm/native-conv';
 import { type BinaryKernel, nativeBinary, nativeReduce } from './wasm/native-elementwise';
+import { nativeReluGrad, RELU_GRAD } from './wasm/native-relu-grad';
 import { sharedCast, sharedIdentity } from './wasm/shared-identity';
 
 /**
@@ -159,7 +161,8 @@ const nativeThreads: NativeThreads = { threads: 1 };
  * over leading axes, Add, Sub, Multiply and RealDiv with a trailing-axes operand and MaxPoolGrad, all
  * computing on the wasm heap (the cases they do not cover go to the kernels registered before), and registers
  * the new kernels BmpBatchNormTraining / BmpBatchNormTrainingGrad (batch norm on batch statistics, with its
- * gradient; @bmp/models' fusedBatchNorm uses them). Registers the wasm training kernels first if needed. Calling it again only changes the thread count. Returns the kernels
+ * gradient; @bmp/models' fusedBatchNorm uses them) and BmpReluGrad (Relu's gradient in one pass: tfjs' Relu
+ * gradient is replaced by one that runs it where the backend has it). Registers the wasm training kernels first if needed. Calling it again only changes the thread count. Returns the kernels
  * now in 'native' mode.
  */
 export function registerNativeKernels(
@@ -208,6 +211,14 @@ export function registerNativeKernels(
       kernelFunc: nativeBatchNormTrainingGrad(kernels, nativeThreads),
     });
     tf.registerGradient(batchNormTrainingGradient);
+  }
+  if (tf.getKernel(RELU_GRAD, 'wasm') == null) {
+    tf.registerKernel({
+      kernelName: RELU_GRAD,
+      backendName: 'wasm',
+      kernelFunc: nativeReluGrad(kernels, nativeThreads),
+    });
+    registerReluGradient();
   }
   return done;
 }

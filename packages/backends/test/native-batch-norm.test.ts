@@ -21,15 +21,25 @@ const describeNative = probe.kernels != null || REQUIRED ? describe : describe.s
 
 const EPS = 1e-3;
 
-/** A loss of every output, so that the gradient flows through xhat, mean, variance and rstd. */
-function lossOf(xhat: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, rstd: tf.Tensor): tf.Scalar {
-  const terms = [
-    tf.sum(tf.mul(xhat, tf.sin(xhat))),
-    tf.sum(tf.mul(mean, 3)),
-    tf.sum(tf.mul(variance, 0.5)),
-    tf.sum(tf.mul(rstd, 2)),
-  ];
-  return tf.addN(terms) as tf.Scalar;
+const OUTPUTS = ['xhat', 'mean', 'variance', 'rstd'] as const;
+type Output = (typeof OUTPUTS)[number];
+
+/** A loss of the outputs named in `uses` (default all), so that the gradient flows through them. */
+function lossOf(
+  xhat: tf.Tensor,
+  mean: tf.Tensor,
+  variance: tf.Tensor,
+  rstd: tf.Tensor,
+  uses: readonly Output[] = OUTPUTS,
+): tf.Scalar {
+  const terms = {
+    xhat: () => tf.sum(tf.mul(xhat, tf.sin(xhat))),
+    mean: () => tf.sum(tf.mul(mean, 3)),
+    variance: () => tf.sum(tf.mul(variance, 0.5)),
+    rstd: () => tf.sum(tf.mul(rstd, 2)),
+  };
+  const parts = uses.map((u) => terms[u]());
+  return (parts.length === 1 ? parts[0]! : tf.addN(parts)) as tf.Scalar;
 }
 
 function composed(x: tf.Tensor) {
@@ -86,6 +96,40 @@ describeNative('BmpBatchNormTraining on wasm', () => {
       });
     },
   );
+
+  // tfjs passes zeros for the outputs left out of the loss; each statistic's term must still be right alone.
+  it.each(OUTPUTS.map((o) => [o]))(
+    'gradient through %s alone matches the composed ops on cpu',
+    async (only) => {
+      const shape = [6, 3, 3, 4];
+      const values = randomArray(6 * 3 * 3 * 4, 41, 2);
+      const run = async (backend: 'cpu' | 'wasm', f: typeof composed) => {
+        await tf.setBackend(backend);
+        return tf.tidy(() => {
+          const g = tf.grad((v: tf.Tensor) => {
+            const p = f(v);
+            return lossOf(p.xhat, p.mean, p.variance, p.rstd, [only]);
+          })(tf.tensor(values, shape).add(1));
+          return g.dataSync() as Float32Array;
+        });
+      };
+      const want = await run('cpu', composed);
+      const got = await run('wasm', viaKernel);
+      expect(scaledError(got, want)).toBeLessThanOrEqual(1e-5);
+    },
+  );
+
+  it('a loss of xhat only: the gradient is one kernel, with no passes for the zero statistics gradients', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.tensor(randomArray(4 * 5 * 5 * 8, 43), [4, 5, 5, 8]);
+    const c = tf.tensor(randomArray(4 * 5 * 5 * 8, 44), [4, 5, 5, 8]);
+    const f = (v: tf.Tensor) => tf.sum(tf.mul(viaKernel(v).xhat, c)) as tf.Scalar;
+    const profile = await tf.profile(() => void tf.tidy(() => tf.grad(f)(x)));
+    const names = profile.kernels.map((k) => k.name);
+    expect(names).toContain('BmpBatchNormTrainingGrad');
+    expect(names).not.toContain('Add'); // the composed statistics terms were two Adds and a Multiply
+    tf.dispose([x, c]);
+  });
 
   it('paper VGG11 with fusedBatchNorm: the kernel runs, gradients match cpu (1e-4), no tensors leak', async () => {
     const model = paperVgg({

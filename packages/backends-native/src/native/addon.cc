@@ -139,6 +139,25 @@ napi_value broadcastRowsEntry(napi_env env, napi_callback_info info) {
   return boolean(env, bmp::broadcastRows(int(op), x, v, out, int64_t(xn / vn), int64_t(vn), first, threads));
 }
 
+// (dy, x, dx: Float32Array, threads?: number): dx = dy * step(x), element by element.
+napi_value reluGradEntry(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  float* p[3];
+  size_t n[3];
+  int threads;
+  bool ok = argc >= 3;
+  for (int i = 0; ok && i < 3; i++) ok = floatArray(env, argv[i], &p[i], &n[i]);
+  if (!ok || !threadsArg(env, argc, argv, 3, &threads))
+    return throwError(env, "reluGrad takes (dy, x, dx: Float32Array, threads?: integer >= 1)");
+  if (n[1] != n[0] || n[2] != n[0])
+    return throwError(env, "reluGrad: sizes dy " + std::to_string(n[0]) + ", x " + std::to_string(n[1]) + ", dx " +
+                               std::to_string(n[2]) + " differ");
+  bmp::reluGrad(p[0], p[1], p[2], int64_t(n[0]), threads);
+  return boolean(env, true);
+}
+
 // (x, dy, dx: Float32Array, geometry: Int32Array(12), threads?: number): n, h, w, c, outH, outW,
 // filterH, filterW, strideH, strideW, padTop, padLeft.
 napi_value maxPoolGradEntry(napi_env env, napi_callback_info info) {
@@ -237,6 +256,7 @@ napi_value init(napi_env env, napi_value exports) {
       {"convInputGrad", nullptr, convEntry<bmp::convInputGrad, 2>, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sumRows", nullptr, sumRowsEntry, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"broadcastRows", nullptr, broadcastRowsEntry, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"reluGrad", nullptr, reluGradEntry, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPoolGrad", nullptr, maxPoolGradEntry, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNormForward", nullptr, batchNormForwardEntry, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNormBackward", nullptr, batchNormBackwardEntry, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -3,6 +3,9 @@
 #pragma once
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
 #include <vector>
 
 #include "thread-pool.h"
@@ -277,13 +280,206 @@ void convFilterGradT(const float* x, const float* dy, float* dw, const ConvGeom&
   });
 }
 
+// ---- direct kernels: the micro-kernels read a zero-padded copy of x in place, no packed panel ----
+//
+// In the padded input xp[n, a, b, c] = x[n, a - top, b - left, c] (zero outside x), the depth values of
+// filter row i for output pixel (n, oh, ow) are kw * ci consecutive floats at
+// xp[n, oh * sh + i, ow * sw, 0], and consecutive pixels of an output row are sw * ci floats apart. Both
+// kernels add the same products in the same order as the packed ones above, so results are bit-identical
+// whichever path runs; they save the packing, which cost as much as the arithmetic for 3-32 channels.
+
+struct PaddedInput {
+  std::unique_ptr<float[]> data;
+  int hp, wp;         // padded height and width: exactly what the output reads
+  int64_t rowStride;  // wp * ci
+};
+
+// `slack` zeros follow the last row: the micro-kernels may read (and discard) a little past it.
+inline PaddedInput padInput(const float* x, const ConvGeom& g, int64_t slack, int threads) {
+  PaddedInput p;
+  p.hp = (g.oh - 1) * g.sh + g.kh;
+  p.wp = (g.ow - 1) * g.sw + g.kw;
+  p.rowStride = int64_t(p.wp) * g.ci;
+  const int64_t rows = int64_t(g.n) * p.hp, row = p.rowStride;
+  p.data.reset(new float[rows * row + slack]);
+  float* d = p.data.get();
+  // Columns b of the padded row that hold x: iw = b - left in [0, w).
+  const int lo = std::min(std::max(0, g.left), p.wp), hi = std::max(lo, std::min(p.wp, g.left + g.w));
+  parallelFor(rows, threadsFor(rows * row, threads), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) {
+      float* dst = d + r * row;
+      const int n = int(r / p.hp), ih = int(r % p.hp) - g.top;
+      if (ih < 0 || ih >= g.h || hi == lo) {
+        zeroFloats(dst, int(row));
+        continue;
+      }
+      zeroFloats(dst, lo * g.ci);
+      copyFloats(dst + int64_t(lo) * g.ci, x + ((int64_t(n) * g.h + ih) * g.w + (lo - g.left)) * g.ci, (hi - lo) * g.ci);
+      zeroFloats(dst + int64_t(hi) * g.ci, int((p.wp - hi) * int64_t(g.ci)));
+    }
+  });
+  std::fill(d + rows * row, d + rows * row + slack, 0.f);
+  return p;
+}
+
+// c[r][0..NV*L) = sum over filter rows i < taps and jc < span of a[i * tapStride + r * lda + jc] *
+// b[(i * span + jc) * ldb + 0..NV*L), r < rows (rows past `rows` are computed from whatever follows and
+// dropped).
+template <int L, int MR, int NV>
+inline void microKernelDirect(const float* a, int64_t lda, int64_t tapStride, int taps, int span, const float* b,
+                              int64_t ldb, float* c, int64_t ldc, int rows) {
+  using V = Vec<L>;
+  typename V::type acc[MR][NV];
+  for (int r = 0; r < MR; r++)
+    for (int j = 0; j < NV; j++) acc[r][j] = V::splat(0.f);
+  for (int i = 0; i < taps; i++) {
+    const float* ai = a + i * tapStride;
+    const float* bi = b + int64_t(i) * span * ldb;
+    for (int jc = 0; jc < span; jc++) {
+      typename V::type bv[NV];
+      for (int j = 0; j < NV; j++) bv[j] = V::load(bi + jc * ldb + j * L);
+      for (int r = 0; r < MR; r++) {
+        const typename V::type s = V::splat(ai[r * lda + jc]);
+        for (int j = 0; j < NV; j++) acc[r][j] += s * bv[j];
+      }
+    }
+  }
+  for (int r = 0; r < MR; r++) {
+    if (r >= rows) break;
+    for (int j = 0; j < NV; j++) V::store(c + r * ldc + j * L, acc[r][j]);
+  }
+}
+
+// Tiles of MR pixels within one output row.
+template <int L, int MR, int NV>
+void convForwardDirectT(const float* x, const float* w, float* y, const ConvGeom& g, int threads) {
+  const int64_t lda = int64_t(g.sw) * g.ci;
+  const int span = g.kw * g.ci;
+  const PaddedInput p = padInput(x, g, MR * lda + span, threads);
+  const int tilesPerRow = (g.ow + MR - 1) / MR;
+  const int64_t tiles = int64_t(g.n) * g.oh * tilesPerRow;
+  parallelFor(tiles, threads, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; t++) {
+      const int64_t outRow = t / tilesPerRow;  // n * oh + oh
+      const int ow0 = int(t % tilesPerRow) * MR;
+      const int oh = int(outRow % g.oh), n = int(outRow / g.oh);
+      const int rows = std::min(MR, g.ow - ow0);
+      const float* a = p.data.get() + (int64_t(n) * p.hp + int64_t(oh) * g.sh) * p.rowStride + ow0 * lda;
+      float* out = y + (outRow * g.ow + ow0) * g.co;
+      for (int c0 = 0; c0 < g.co; c0 += NV * L)
+        microKernelDirect<L, MR, NV>(a, lda, p.rowStride, g.kh, span, w + c0, g.co, out + c0, g.co, rows);
+    }
+  });
+}
+
+// A run of consecutive pixels in one output row: where its first pixel's data starts in the padded
+// input (filter row 0) and in dy, and how many pixels.
+struct PixelRun {
+  int64_t a, dy;
+  int count;
+};
+
+// c[r][0..NV*L) += sum over the runs' pixels pp of a[run.a + pp * lda + r] * b[run.dy + pp * ldb + ...],
+// summed in registers over all runs (one pixel chunk), then added; r < rows.
+template <int L, int MR, int NV>
+inline void microKernelRuns(const PixelRun* runs, int count, const float* a, int64_t lda, const float* b,
+                            int64_t ldb, float* c, int64_t ldc, int rows) {
+  using V = Vec<L>;
+  typename V::type acc[MR][NV];
+  for (int r = 0; r < MR; r++)
+    for (int j = 0; j < NV; j++) acc[r][j] = V::splat(0.f);
+  for (int q = 0; q < count; q++) {
+    const float* ap = a + runs[q].a;
+    const float* bp = b + runs[q].dy;
+    for (int pp = 0; pp < runs[q].count; pp++, ap += lda, bp += ldb) {
+      typename V::type bv[NV];
+      for (int j = 0; j < NV; j++) bv[j] = V::load(bp + j * L);
+      for (int r = 0; r < MR; r++) {
+        const typename V::type s = V::splat(ap[r]);
+        for (int j = 0; j < NV; j++) acc[r][j] += s * bv[j];
+      }
+    }
+  }
+  for (int r = 0; r < MR; r++) {
+    if (r >= rows) break;
+    for (int j = 0; j < NV; j++) {
+      float* p = c + r * ldc + j * L;
+      V::store(p, V::load(p) + acc[r][j]);
+    }
+  }
+}
+
+// Depth tiles of MR values within one filter row (kw * ci values), so that a tile's values are
+// consecutive in the padded input; pixel chunks of 256 as in convFilterGradT (the same sums).
+template <int L, int MR, int NV>
+void convFilterGradDirectT(const float* x, const float* dy, float* dw, const ConvGeom& g, int threads) {
+  constexpr int KC = 256;
+  const int64_t lda = int64_t(g.sw) * g.ci;
+  const int span = g.kw * g.ci;
+  const int tilesPerTap = (span + MR - 1) / MR;
+  const int tiles = g.kh * tilesPerTap;
+  const int64_t chunks = (g.pixels() + KC - 1) / KC;
+  const PaddedInput p = padInput(x, g, MR, threads);
+  std::fill(dw, dw + int64_t(g.depth()) * g.co, 0.f);
+  parallelFor(tiles, threads, [&](int64_t t0, int64_t t1) {
+    std::vector<PixelRun> runs;
+    for (int64_t c = 0; c < chunks; c++) {
+      runs.clear();
+      const int64_t p0 = c * KC, p1 = std::min<int64_t>(p0 + KC, g.pixels());
+      for (int64_t q = p0; q < p1;) {
+        const int64_t outRow = q / g.ow;
+        const int ow = int(q % g.ow);
+        const int count = int(std::min<int64_t>(g.ow - ow, p1 - q));
+        const int oh = int(outRow % g.oh), n = int(outRow / g.oh);
+        runs.push_back({(int64_t(n) * p.hp + int64_t(oh) * g.sh) * p.rowStride + ow * lda, q * g.co, count});
+        q += count;
+      }
+      for (int64_t t = t0; t < t1; t++) {
+        const int i = int(t / tilesPerTap), jc0 = int(t % tilesPerTap) * MR;
+        const int rows = std::min(MR, span - jc0);
+        const int64_t k0 = int64_t(i) * span + jc0;
+        const float* a = p.data.get() + i * p.rowStride + jc0;
+        for (int j0 = 0; j0 < g.co; j0 += NV * L)
+          microKernelRuns<L, MR, NV>(runs.data(), int(runs.size()), a, lda, dy + j0, g.co, dw + k0 * g.co + j0, g.co,
+                                     rows);
+      }
+    }
+  });
+}
+
 // ---- dispatch on the output width (channels): widest vector that divides it ----
 
 enum class Op { Forward, FilterGrad };
 
+// The direct kernels run where output rows are at least 8 pixels wide (the forward pass: a multiple of
+// its tile), the packed ones elsewhere (small images, where a tile spans several output rows). The
+// environment variable BMP_NATIVE_CONV=packed makes every case take the packed kernels (a diagnostic:
+// both give the same bits; the tests check that).
+inline bool directAllowed() {
+  const char* v = std::getenv("BMP_NATIVE_CONV");
+  return v == nullptr || std::strcmp(v, "packed") != 0;
+}
+
 template <int L>
 bool runWith(Op op, const float* in0, const float* in1, float* out, const ConvGeom& g, int threads) {
   const bool two = (g.co / L) % 2 == 0;
+  constexpr int wide = kRegs >= 32 ? 2 : 1;  // register budget: 32 (AVX-512) or 16 vectors
+  const bool direct = directAllowed();
+  if (direct && op == Op::Forward) {
+    const int mr = two ? 4 * wide : (g.ow % (8 * wide) == 0 ? 8 * wide : 8);
+    if (g.ow % mr == 0 && g.ow >= 8) {
+      if (two && wide == 2) convForwardDirectT<L, 8, 2>(in0, in1, out, g, threads);
+      else if (two) convForwardDirectT<L, 4, 2>(in0, in1, out, g, threads);
+      else if (mr == 16) convForwardDirectT<L, (wide == 2 ? 16 : 8), 1>(in0, in1, out, g, threads);
+      else convForwardDirectT<L, 8, 1>(in0, in1, out, g, threads);
+      return true;
+    }
+  }
+  if (direct && op == Op::FilterGrad && g.ow >= 8) {
+    if (two) convFilterGradDirectT<L, (kRegs >= 32 ? 8 : 4), 2>(in0, in1, out, g, threads);
+    else convFilterGradDirectT<L, (kRegs >= 32 ? 16 : 8), 1>(in0, in1, out, g, threads);
+    return true;
+  }
   if (op == Op::Forward) {
     if (two) convForwardT<L, (kRegs >= 32 ? 12 : 6), 2>(in0, in1, out, g, threads);
     else convForwardT<L, (kRegs >= 32 ? 16 : 8), 1>(in0, in1, out, g, threads);

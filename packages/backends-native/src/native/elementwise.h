@@ -107,4 +107,15 @@ inline bool broadcastRows(int op, const float* x, const float* v, float* out, in
   return true;
 }
 
+// The ReLU gradient: dx = dy * step(x), step(x) = 1 for x > 0, NaN for NaN, else 0 (tfjs' Relu gradient,
+// mul(dy, step(x)), in one pass; the same bits, signed zeros and NaN included).
+inline void reluGrad(const float* dy, const float* x, float* dx, int64_t n, int threads) {
+  parallelFor(n, threadsFor(n, threads), [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; i++) {
+      const float v = x[i];
+      dx[i] = dy[i] * (v > 0.f ? 1.f : (v != v ? v : 0.f));
+    }
+  });
+}
+
 }  // namespace bmp

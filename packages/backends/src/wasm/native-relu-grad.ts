@@ -1,0 +1,33 @@
+// The ReLU gradient as one kernel of @bmp/backends-native on the wasm heap: dx = dy * step(x) in one pass.
+// tfjs computes it as mul(dy, cast(step(x))): two passes over the activations and two kernel calls for
+// every ReLU of a training step. The gradient of Relu (../gradients/relu-gradient.ts) runs this kernel
+// where the current backend has it.
+import type { NativeKernels } from '@bmp/backends-native';
+import * as tf from '@tensorflow/tfjs-core';
+import type { NativeThreads } from './native-conv';
+
+export const RELU_GRAD = 'BmpReluGrad';
+
+interface HeapBackend {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
+}
+
+export function nativeReluGrad(native: NativeKernels, holder: NativeThreads): tf.KernelFunc {
+  return (args) => {
+    const { dy, x } = args.inputs as { dy: tf.TensorInfo; x: tf.TensorInfo };
+    const backend = args.backend as unknown as Partial<HeapBackend>;
+    if (typeof backend.typedArrayFromHeap !== 'function' || typeof backend.makeOutput !== 'function') {
+      throw new Error(`${RELU_GRAD} (@bmp/backends) runs on the wasm backend only`);
+    }
+    if (dy.dtype !== 'float32' || x.dtype !== 'float32' || !tf.util.arraysEqual(dy.shape, x.shape)) {
+      throw new Error(
+        `${RELU_GRAD} (@bmp/backends): dy and x must be float32 tensors of one shape, got dy ${dy.dtype} [${dy.shape}], x ${x.dtype} [${x.shape}]`,
+      );
+    }
+    const dx = backend.makeOutput([...x.shape], 'float32');
+    const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap!(t) as Float32Array;
+    native.reluGrad(view(dy), view(x), view(dx), holder.threads);
+    return dx;
+  };
+}
