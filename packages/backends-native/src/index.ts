@@ -50,6 +50,13 @@ export interface NativeKernels {
     vectorFirst: boolean,
     threads?: number,
   ): boolean;
+  /** y = relu(x) as tfjs-backend-wasm computes it: x for x > 0, NaN for NaN, else +0. */
+  relu(x: Float32Array, y: Float32Array, threads?: number): boolean;
+  /**
+   * Max pooling: each output is its window's largest value (NaN skipped; -Infinity for windows of only
+   * NaN or padding). geometry: as for maxPoolGrad.
+   */
+  maxPool(x: Float32Array, out: Float32Array, geometry: Int32Array, threads?: number): boolean;
   /** dx = dy * step(x) element by element (the ReLU gradient; step is 1 for x > 0, NaN for NaN, else 0). */
   reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, threads?: number): boolean;
   /**

@@ -1,4 +1,4 @@
-// sumRows, broadcastRows, reluGrad and maxPoolGrad against plain-JS references.
+// sumRows, broadcastRows, relu, reluGrad, maxPool and maxPoolGrad against plain-JS references.
 // - sumRows: a double-precision sum; |native - reference| <= 1e-6 * (the sum of |x| over the column,
 //   times |scale|), which for positive data is a relative error of 1e-6 per element (100000 rows
 //   included: float32 running sums would be off by ~1e-3 there).
@@ -273,6 +273,39 @@ describeNative('broadcastRows', () => {
   });
 });
 
+describeNative('relu', () => {
+  // tfjs-backend-wasm's Relu: x for x > 0, NaN for NaN, +0 otherwise (-0 and negative denormals included).
+  const reference = (x: Float32Array) => Float32Array.from(x, (v) => (v > 0 ? v : Number.isNaN(v) ? v : 0));
+
+  it('random and special values, threads 1-4 above and below the parallel threshold: bit-identical', () => {
+    for (const n of [9, 300_001]) {
+      const x = floats(n, n + 5);
+      x.set([0, -0, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1e-45, -1e-45, -3, 2]);
+      const want = reference(x);
+      for (const threads of [undefined, 1, 2, 3, 4]) {
+        const y = new Float32Array(n).fill(7);
+        expect(native().relu(x, y, threads)).toBe(true);
+        expect(firstDifference(y, want), `n ${n} threads ${threads}`).toBe(-1);
+      }
+    }
+    const y = new Float32Array(2);
+    native().relu(Float32Array.of(-0, -1e-45), y);
+    expect(Object.is(y[0], 0) && Object.is(y[1], 0)).toBe(true); // +0, not -0
+  });
+
+  it('argument errors', () => {
+    const k = native() as unknown as Record<string, (...args: unknown[]) => unknown>;
+    expectTypeError(() => k.relu(new Float32Array(3), new Float32Array(4)), /relu: sizes x 3, y 4 differ/);
+    expectTypeError(() => k.relu(new Float32Array(3)), /relu takes \(x, y: Float32Array/);
+    for (const threads of BAD_THREADS) {
+      expectTypeError(
+        () => k.relu(new Float32Array(3), new Float32Array(3), threads),
+        /threads\?: integer >= 1/,
+      );
+    }
+  });
+});
+
 describeNative('reluGrad', () => {
   // tfjs' Relu gradient, mul(dy, step(x)), computed here in doubles then rounded: x * 1, x * 0 and
   // x * NaN are exact, so the kernel must match bit for bit (signed zeros and NaN included).
@@ -328,7 +361,7 @@ describeNative('reluGrad', () => {
   });
 });
 
-describeNative('maxPoolGrad', () => {
+describeNative('maxPool and maxPoolGrad', () => {
   interface Pool {
     n: number;
     h: number;
@@ -377,6 +410,28 @@ describeNative('maxPoolGrad', () => {
             dx[at] += dy[((n * p.oh + oy) * p.ow + ox) * p.c + c];
           }
     return dx;
+  }
+
+  /** Each window's largest non-NaN value, -Infinity when there is none. */
+  function referenceMax(p: Pool, x: Float32Array): Float32Array {
+    const out = new Float32Array(p.n * p.oh * p.ow * p.c);
+    for (let n = 0; n < p.n; n++)
+      for (let oy = 0; oy < p.oh; oy++)
+        for (let ox = 0; ox < p.ow; ox++)
+          for (let c = 0; c < p.c; c++) {
+            let max = Number.NEGATIVE_INFINITY;
+            for (let i = 0; i < p.fh; i++)
+              for (let j = 0; j < p.fw; j++) {
+                const y = oy * p.sh - p.top + i;
+                const xx = ox * p.sw - p.left + j;
+                if (y >= 0 && y < p.h && xx >= 0 && xx < p.w) {
+                  const v = x[((n * p.h + y) * p.w + xx) * p.c + c]!;
+                  if (!Number.isNaN(v)) max = Math.max(max, v);
+                }
+              }
+            out[((n * p.oh + oy) * p.ow + ox) * p.c + c] = max;
+          }
+    return out;
   }
 
   function runPool(p: Pool, x: Float32Array, dy: Float32Array): Float32Array {
@@ -436,6 +491,9 @@ describeNative('maxPoolGrad', () => {
       nan: Float32Array.from({ length: size }, () => (r() < 0.3 ? Number.NaN : Math.floor(r() * 3))),
     };
     for (const [kind, x] of Object.entries(inputs)) {
+      const pooled = new Float32Array(dy.length).fill(Number.NaN);
+      expect(native().maxPool(x, pooled, geometry(p), 1 + (i % 3))).toBe(true);
+      expect(Array.from(pooled), `${kind}: maxPool`).toEqual(Array.from(referenceMax(p, x)));
       const got = runPool(p, x, dy);
       const want = reference(p, x, dy);
       expect(scaledError(got, want), kind).toBeLessThanOrEqual(1e-6);
@@ -529,6 +587,25 @@ describeNative('maxPoolGrad', () => {
     expectTypeError(() => k.maxPoolGrad(x, dy, dx.subarray(1), g), /do not match the geometry/);
     for (const threads of BAD_THREADS) {
       expectTypeError(() => k.maxPoolGrad(x, dy, dx, g, threads), /threads\?: integer >= 1/);
+    }
+    // maxPool: the same geometry checks.
+    expectTypeError(
+      () => k.maxPool(x, dy),
+      /maxPool takes \(x, out: Float32Array, geometry: Int32Array\(12\)/,
+    );
+    expectTypeError(
+      () => k.maxPool(x, dy, Int32Array.from([...g, 0])),
+      /maxPool geometry must be an Int32Array/,
+    );
+    const bad = g.slice();
+    bad[7] = 0;
+    expectTypeError(() => k.maxPool(x, dy, bad), /maxPool geometry value 7 must be >= 1/);
+    expectTypeError(
+      () => k.maxPool(x, dy.subarray(1), g),
+      new RegExp(`maxPool: sizes x ${size}, out ${dy.length - 1} do not match the geometry`),
+    );
+    for (const threads of BAD_THREADS) {
+      expectTypeError(() => k.maxPool(x, dy, g, threads), /threads\?: integer >= 1/);
     }
   });
 });

@@ -22,7 +22,8 @@ import {
   nativeConv2DBackpropInput,
 } from './wasm/native-conv';
 import { type BinaryKernel, nativeBinary, nativeReduce } from './wasm/native-elementwise';
-import { nativeReluGrad, RELU_GRAD } from './wasm/native-relu-grad';
+import { nativeMaxPool } from './wasm/native-max-pool';
+import { nativeRelu, nativeReluGrad, RELU_GRAD } from './wasm/native-relu';
 import { sharedCast, sharedIdentity } from './wasm/shared-identity';
 
 /**
@@ -37,6 +38,8 @@ export type TrainingKernel =
   | 'wasm:Conv2DBackpropFilter'
   | 'wasm:Conv2DBackpropInput'
   | 'wasm:MaxPoolGrad'
+  | 'wasm:MaxPool'
+  | 'wasm:Relu'
   | 'wasm:Identity'
   | 'wasm:Cast'
   | 'wasm:Sum'
@@ -158,7 +161,7 @@ const nativeThreads: NativeThreads = { threads: 1 };
 /**
  * Puts @bmp/backends-native's C++ kernels (`kernels`, from its loadNativeKernels()) in front of the wasm
  * backend's Conv2D, Conv2DBackpropFilter and Conv2DBackpropInput (with `threads` threads), Sum and Mean
- * over leading axes, Add, Sub, Multiply and RealDiv with a trailing-axes operand and MaxPoolGrad, all
+ * over leading axes, Add, Sub, Multiply and RealDiv with a trailing-axes operand, MaxPool, MaxPoolGrad and Relu, all
  * computing on the wasm heap (the cases they do not cover go to the kernels registered before), and registers
  * the new kernels BmpBatchNormTraining / BmpBatchNormTrainingGrad (batch norm on batch statistics, with its
  * gradient; @bmp/models' fusedBatchNorm uses them) and BmpReluGrad (Relu's gradient in one pass: tfjs' Relu
@@ -182,6 +185,8 @@ export function registerNativeKernels(
     'wasm:Sum': (f) => nativeReduce(kernels, nativeThreads, 'Sum', f),
     'wasm:Mean': (f) => nativeReduce(kernels, nativeThreads, 'Mean', f),
     'wasm:MaxPoolGrad': (f) => maxPoolGradOnHeap(f, kernels, nativeThreads),
+    'wasm:MaxPool': (f) => nativeMaxPool(kernels, nativeThreads, f),
+    'wasm:Relu': (f) => nativeRelu(kernels, nativeThreads, f),
   };
   for (const op of ['Add', 'Sub', 'Multiply', 'RealDiv'] as BinaryKernel[]) {
     make[`wasm:${op}`] = (f) => nativeBinary(kernels, nativeThreads, op, f);

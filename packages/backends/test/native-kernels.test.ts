@@ -60,6 +60,8 @@ const NATIVE_KEYS: TrainingKernel[] = [
   'wasm:Multiply',
   'wasm:RealDiv',
   'wasm:MaxPoolGrad',
+  'wasm:MaxPool',
+  'wasm:Relu',
 ];
 
 let wasm: InitBackendResult;
@@ -356,7 +358,7 @@ describe('Add, Sub, Multiply, RealDiv agree with the cpu backend (1e-5)', () => 
   });
 });
 
-describe('the max-pool gradient (tf.grad of tf.maxPool) agrees with the cpu backend', () => {
+describe('max pooling and its gradient (tf.grad of tf.maxPool) agree with the cpu backend', () => {
   const CASES: {
     x: [number, number, number, number];
     filter: [number, number];
@@ -386,9 +388,39 @@ describe('the max-pool gradient (tf.grad of tf.maxPool) agrees with the cpu back
           ];
         });
         expect(scaledError(got[0], want[0])).toBeLessThanOrEqual(TOLERANCE);
+        // The pooled values themselves: maxima, so exactly the cpu backend's.
+        const pooled = await both(() => [tf.maxPool(tf.tensor4d(xs, c.x), c.filter, c.strides, c.pad)]);
+        expect(Array.from(pooled.got[0]!)).toEqual(Array.from(pooled.want[0]!));
       }
     },
   );
+});
+
+describe('Relu agrees with the stock wasm kernel bit for bit', () => {
+  itNative('float32 with -0, NaN, infinities and denormals; int32 (the fallback)', async () => {
+    await tf.setBackend('wasm');
+    const values = [
+      ...randomArray(300, 8),
+      0,
+      -0,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      -Infinity,
+      1e-45,
+      -1e-45,
+    ];
+    const relu = () => tf.tidy(() => tf.relu(tf.tensor1d(values)).dataSync() as Float32Array);
+    const native = relu();
+    try {
+      setTrainingKernelMode('wasm:Relu', 'stock');
+      const stock = relu();
+      expect(new Uint32Array(native.buffer)).toEqual(new Uint32Array(stock.buffer));
+    } finally {
+      setTrainingKernelMode('wasm:Relu', 'native');
+    }
+    const ints = tf.tidy(() => Array.from(tf.relu(tf.tensor1d([-3, 0, 4], 'int32')).dataSync()));
+    expect(ints).toEqual([0, 0, 4]);
+  });
 });
 
 describe('switching modes', () => {

@@ -139,6 +139,23 @@ napi_value broadcastRowsEntry(napi_env env, napi_callback_info info) {
   return boolean(env, bmp::broadcastRows(int(op), x, v, out, int64_t(xn / vn), int64_t(vn), first, threads));
 }
 
+// (x, y: Float32Array, threads?: number): y = relu(x) as tfjs-backend-wasm computes it.
+napi_value reluEntry(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  float* p[2];
+  size_t n[2];
+  int threads;
+  bool ok = argc >= 2;
+  for (int i = 0; ok && i < 2; i++) ok = floatArray(env, argv[i], &p[i], &n[i]);
+  if (!ok || !threadsArg(env, argc, argv, 2, &threads))
+    return throwError(env, "relu takes (x, y: Float32Array, threads?: integer >= 1)");
+  if (n[1] != n[0]) return throwError(env, "relu: sizes x " + std::to_string(n[0]) + ", y " + std::to_string(n[1]) + " differ");
+  bmp::relu(p[0], p[1], int64_t(n[0]), threads);
+  return boolean(env, true);
+}
+
 // (dy, x, dx: Float32Array, threads?: number): dx = dy * step(x), element by element.
 napi_value reluGradEntry(napi_env env, napi_callback_info info) {
   size_t argc = 4;
@@ -158,6 +175,46 @@ napi_value reluGradEntry(napi_env env, napi_callback_info info) {
   return boolean(env, true);
 }
 
+// Reads a pooling geometry (n, h, w, c, outH, outW, filterH, filterW, strideH, strideW, padTop, padLeft);
+// false with `error` set when it is not an Int32Array of 12 values with the first 10 >= 1.
+bool poolGeometry(napi_env env, napi_value value, const char* name, bmp::PoolGeom* g, std::string* error) {
+  const int32_t* v;
+  if (!int32Array(env, value, 12, &v)) {
+    *error = std::string(name) + " geometry must be an Int32Array of 12 values";
+    return false;
+  }
+  for (int i = 0; i < 10; i++)
+    if (v[i] < 1) {
+      *error = std::string(name) + " geometry value " + std::to_string(i) + " must be >= 1";
+      return false;
+    }
+  *g = bmp::PoolGeom{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11]};
+  return true;
+}
+
+// (x, out: Float32Array, geometry: Int32Array(12), threads?: number): max pooling, geometry as below.
+napi_value maxPoolEntry(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  float* ptr[2];
+  size_t len[2];
+  int threads;
+  bool ok = argc >= 3;
+  for (int i = 0; ok && i < 2; i++) ok = floatArray(env, argv[i], &ptr[i], &len[i]);
+  if (!ok || !threadsArg(env, argc, argv, 3, &threads))
+    return throwError(env, "maxPool takes (x, out: Float32Array, geometry: Int32Array(12), threads?: integer >= 1)");
+  bmp::PoolGeom g;
+  std::string error;
+  if (!poolGeometry(env, argv[2], "maxPool", &g, &error)) return throwError(env, error);
+  const size_t xs = size_t(g.n) * g.h * g.w * g.c, ys = size_t(g.n) * g.oh * g.ow * g.c;
+  if (len[0] != xs || len[1] != ys)
+    return throwError(env, "maxPool: sizes x " + std::to_string(len[0]) + ", out " + std::to_string(len[1]) +
+                               " do not match the geometry");
+  bmp::maxPool(ptr[0], ptr[1], g, threads);
+  return boolean(env, true);
+}
+
 // (x, dy, dx: Float32Array, geometry: Int32Array(12), threads?: number): n, h, w, c, outH, outW,
 // filterH, filterW, strideH, strideW, padTop, padLeft.
 napi_value maxPoolGradEntry(napi_env env, napi_callback_info info) {
@@ -170,12 +227,9 @@ napi_value maxPoolGradEntry(napi_env env, napi_callback_info info) {
   for (int i = 0; i < 3; i++)
     if (argc < 4 || !floatArray(env, argv[i], &ptr[i], &len[i]) || !threadsArg(env, argc, argv, 4, &threads))
       return throwError(env, "maxPoolGrad takes (x, dy, dx: Float32Array, geometry: Int32Array(12), threads?: integer >= 1)");
-  const int32_t* v;
-  if (!int32Array(env, argv[3], 12, &v))
-    return throwError(env, "maxPoolGrad geometry must be an Int32Array of 12 values");
-  for (int i = 0; i < 10; i++)
-    if (v[i] < 1) return throwError(env, "maxPoolGrad geometry value " + std::to_string(i) + " must be >= 1");
-  const bmp::PoolGeom g{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11]};
+  bmp::PoolGeom g;
+  std::string error;
+  if (!poolGeometry(env, argv[3], "maxPoolGrad", &g, &error)) return throwError(env, error);
   const size_t xs = size_t(g.n) * g.h * g.w * g.c, ys = size_t(g.n) * g.oh * g.ow * g.c;
   if (len[0] != xs || len[1] != ys || len[2] != xs)
     return throwError(env, "maxPoolGrad: sizes x " + std::to_string(len[0]) + ", dy " + std::to_string(len[1]) +
@@ -256,6 +310,8 @@ napi_value init(napi_env env, napi_value exports) {
       {"convInputGrad", nullptr, convEntry<bmp::convInputGrad, 2>, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sumRows", nullptr, sumRowsEntry, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"broadcastRows", nullptr, broadcastRowsEntry, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"relu", nullptr, reluEntry, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"maxPool", nullptr, maxPoolEntry, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reluGrad", nullptr, reluGradEntry, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPoolGrad", nullptr, maxPoolGradEntry, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNormForward", nullptr, batchNormForwardEntry, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -277,7 +277,7 @@ void convFilterGradT(const float* x, const float* dy, float* dw, const ConvGeom&
                                  rows);
       }
     }
-  });
+  }, 1);
 }
 
 // ---- direct kernels: the micro-kernels read a zero-padded copy of x in place, no packed panel ----
@@ -410,7 +410,8 @@ inline void microKernelRuns(const PixelRun* runs, int count, const float* a, int
 }
 
 // Depth tiles of MR values within one filter row (kw * ci values), so that a tile's values are
-// consecutive in the padded input; pixel chunks of 256 as in convFilterGradT (the same sums).
+// consecutive in the padded input; pixel chunks of 256 as in convFilterGradT (the same sums). Threads
+// take ranges of tiles, one each (each range reads all of x and dy).
 template <int L, int MR, int NV>
 void convFilterGradDirectT(const float* x, const float* dy, float* dw, const ConvGeom& g, int threads) {
   constexpr int KC = 256;
@@ -444,7 +445,7 @@ void convFilterGradDirectT(const float* x, const float* dy, float* dw, const Con
                                      rows);
       }
     }
-  });
+  }, 1);
 }
 
 // ---- dispatch on the output width (channels): widest vector that divides it ----

@@ -107,6 +107,16 @@ inline bool broadcastRows(int op, const float* x, const float* v, float* out, in
   return true;
 }
 
+// ReLU as tfjs-backend-wasm computes it: x for x > 0, NaN for NaN, else +0 (-0 and negative values).
+inline void relu(const float* x, float* y, int64_t n, int threads) {
+  parallelFor(n, threadsFor(n, threads), [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; i++) {
+      const float v = x[i];
+      y[i] = v > 0.f ? v : (v != v ? v : 0.f);
+    }
+  });
+}
+
 // The ReLU gradient: dx = dy * step(x), step(x) = 1 for x > 0, NaN for NaN, else 0 (tfjs' Relu gradient,
 // mul(dy, step(x)), in one pass; the same bits, signed zeros and NaN included).
 inline void reluGrad(const float* dy, const float* x, float* dx, int64_t n, int threads) {

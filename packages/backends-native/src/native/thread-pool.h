@@ -2,6 +2,7 @@
 // more than the small kernels themselves. Calls come from one JavaScript thread, one at a time.
 #pragma once
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -91,18 +92,25 @@ constexpr int64_t kParallelMin = 1 << 16;
 
 inline int threadsFor(int64_t elements, int threads) { return elements < kParallelMin ? 1 : threads; }
 
-// Runs fn(begin, end) over [0, total) split into `threads` contiguous ranges.
+// Runs fn(begin, end) over [0, total) cut into up to `threads * split` contiguous ranges, which the
+// threads claim one at a time: a thread slowed down by other work on the machine takes fewer ranges
+// instead of holding up the call. Callers compute every index the same way whatever range it falls in,
+// so results do not depend on the split or on which thread ran what. A larger `split` balances better;
+// a smaller one suits kernels whose ranges each read all of the input (the filter gradients).
 template <class F>
-void parallelFor(int64_t total, int threads, F fn) {
+void parallelFor(int64_t total, int threads, F fn, int split = 4) {
   threads = int(std::max<int64_t>(1, std::min<int64_t>(threads, total)));
   if (threads == 1) {
     fn(int64_t(0), total);
     return;
   }
-  const int64_t chunk = (total + threads - 1) / threads;
-  ThreadPool::instance().run(threads, [&](int t) {
-    const int64_t b = t * chunk, e = std::min(total, b + chunk);
-    if (b < e) fn(b, e);
+  const int64_t parts = std::min<int64_t>(total, int64_t(threads) * std::max(1, split));
+  std::atomic<int64_t> next{0};
+  ThreadPool::instance().run(threads, [&](int) {
+    for (int64_t p; (p = next.fetch_add(1, std::memory_order_relaxed)) < parts;) {
+      const int64_t b = total * p / parts, e = total * (p + 1) / parts;
+      if (b < e) fn(b, e);
+    }
   });
 }
 

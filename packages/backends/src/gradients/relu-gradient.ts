@@ -1,7 +1,7 @@
 // The gradient of Relu: tfjs' own, mul(dy, cast(step(x), 'float32')), unless the current backend has the
 // one-pass kernel BmpReluGrad (registered on wasm with the native kernels), which gives the same bits.
 import * as tf from '@tensorflow/tfjs-core';
-import { RELU_GRAD } from '../wasm/native-relu-grad';
+import { RELU_GRAD } from '../wasm/native-relu';
 
 const reluGradient: tf.GradConfig = {
   kernelName: 'Relu',

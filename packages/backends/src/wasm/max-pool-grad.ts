@@ -14,6 +14,7 @@
 import type { NativeKernels } from '@bmp/backends-native';
 import * as tf from '@tensorflow/tfjs-core';
 import type { NativeThreads } from './native-conv';
+import { type PoolAttrs, packPoolGeometry, poolInfo } from './pool-info';
 
 export const MAX_POOL_GRAD = 'MaxPoolGrad';
 
@@ -21,13 +22,6 @@ interface HeapBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
 }
-
-type PoolAttrs = {
-  filterSize: number | [number, number];
-  strides: number | [number, number];
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-};
 
 /**
  * The wasm MaxPoolGrad kernel; `fallback` (the stock kernel) runs what it does not cover. With `native`
@@ -49,15 +43,7 @@ export function maxPoolGradOnHeap(
     ) {
       return fallback(args);
     }
-    const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as PoolAttrs;
-    const info = tf.backend_util.computePool2DInfo(
-      input.shape as [number, number, number, number],
-      filterSize,
-      strides,
-      1,
-      pad,
-      dimRoundingMode,
-    );
+    const info = poolInfo(input.shape, args.attrs as unknown as PoolAttrs);
     const { batchSize, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
     if (dy.shape.join(',') !== info.outShape.join(',')) {
       throw new Error(
@@ -74,13 +60,7 @@ export function maxPoolGradOnHeap(
     const top = info.padInfo.top;
     const left = info.padInfo.left;
     if (native != null) {
-      native.maxPoolGrad(
-        x,
-        g,
-        dx,
-        Int32Array.from([batchSize, H, W, C, OH, OW, fh, fw, sh, sw, top, left]),
-        holder.threads,
-      );
+      native.maxPoolGrad(x, g, dx, packPoolGeometry(info), holder.threads);
       return out;
     }
     dx.fill(0);

@@ -1,7 +1,9 @@
-// The ReLU gradient as one kernel of @bmp/backends-native on the wasm heap: dx = dy * step(x) in one pass.
-// tfjs computes it as mul(dy, cast(step(x))): two passes over the activations and two kernel calls for
-// every ReLU of a training step. The gradient of Relu (../gradients/relu-gradient.ts) runs this kernel
-// where the current backend has it.
+// ReLU and its gradient as kernels of @bmp/backends-native on the wasm heap, using every native thread
+// (tfjs-backend-wasm runs on one):
+// - Relu: the same values as wasm's own (x for x > 0, NaN for NaN, +0 otherwise); other dtypes go to it;
+// - BmpReluGrad: dx = dy * step(x) in one pass. tfjs computes it as mul(dy, cast(step(x))): two passes
+//   over the activations and two kernel calls for every ReLU of a training step. The gradient of Relu
+//   (../gradients/relu-gradient.ts) runs this kernel where the current backend has it.
 import type { NativeKernels } from '@bmp/backends-native';
 import * as tf from '@tensorflow/tfjs-core';
 import type { NativeThreads } from './native-conv';
@@ -29,5 +31,32 @@ export function nativeReluGrad(native: NativeKernels, holder: NativeThreads): tf
     const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap!(t) as Float32Array;
     native.reluGrad(view(dy), view(x), view(dx), holder.threads);
     return dx;
+  };
+}
+
+export function nativeRelu(
+  native: NativeKernels,
+  holder: NativeThreads,
+  fallback: tf.KernelFunc,
+): tf.KernelFunc {
+  return (args) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const backend = args.backend as unknown as Partial<HeapBackend>;
+    if (
+      x.dtype !== 'float32' ||
+      typeof backend.typedArrayFromHeap !== 'function' ||
+      backend.makeOutput == null
+    ) {
+      return fallback(args);
+    }
+    const y = backend.makeOutput([...x.shape], 'float32');
+    if (tf.util.sizeFromShape(x.shape) > 0) {
+      native.relu(
+        backend.typedArrayFromHeap(x) as Float32Array,
+        backend.typedArrayFromHeap(y) as Float32Array,
+        holder.threads,
+      );
+    }
+    return y;
   };
 }
