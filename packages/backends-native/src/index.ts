@@ -50,6 +50,22 @@ export interface NativeKernels {
     vectorFirst: boolean,
     threads?: number,
   ): boolean;
+  /**
+   * One momentum-SGD step, each float32 operation rounded on its own (no fused multiply-add):
+   * g' = g + wd * w (with `weightDecay`), uOut = decay * u + g', s = nesterov ? g' + mu * uOut : uOut,
+   * wOut = w - rate * s. scalars: [wd, decay, rate, mu].
+   */
+  momentumStep(
+    w: Float32Array,
+    g: Float32Array,
+    u: Float32Array,
+    wOut: Float32Array,
+    uOut: Float32Array,
+    scalars: Float32Array,
+    weightDecay: boolean,
+    nesterov: boolean,
+    threads?: number,
+  ): boolean;
   /** y = relu(x) as tfjs-backend-wasm computes it: x for x > 0, NaN for NaN, else +0. */
   relu(x: Float32Array, y: Float32Array, threads?: number): boolean;
   /**

@@ -23,6 +23,7 @@ import {
 } from './wasm/native-conv';
 import { type BinaryKernel, nativeBinary, nativeReduce } from './wasm/native-elementwise';
 import { nativeMaxPool } from './wasm/native-max-pool';
+import { MOMENTUM_STEP, nativeMomentumStep } from './wasm/native-momentum-step';
 import { nativeRelu, nativeReluGrad, RELU_GRAD } from './wasm/native-relu';
 import { sharedCast, sharedIdentity } from './wasm/shared-identity';
 
@@ -164,8 +165,9 @@ const nativeThreads: NativeThreads = { threads: 1 };
  * over leading axes, Add, Sub, Multiply and RealDiv with a trailing-axes operand, MaxPool, MaxPoolGrad and Relu, all
  * computing on the wasm heap (the cases they do not cover go to the kernels registered before), and registers
  * the new kernels BmpBatchNormTraining / BmpBatchNormTrainingGrad (batch norm on batch statistics, with its
- * gradient; @bmp/models' fusedBatchNorm uses them) and BmpReluGrad (Relu's gradient in one pass: tfjs' Relu
- * gradient is replaced by one that runs it where the backend has it). Registers the wasm training kernels first if needed. Calling it again only changes the thread count. Returns the kernels
+ * gradient; @bmp/models' fusedBatchNorm uses them), BmpReluGrad (Relu's gradient in one pass: tfjs' Relu
+ * gradient is replaced by one that runs it where the backend has it) and BmpSgdMomentumStep (@bmp/optimizer's
+ * momentum update of one variable in one pass, same bits). Registers the wasm training kernels first if needed. Calling it again only changes the thread count. Returns the kernels
  * now in 'native' mode.
  */
 export function registerNativeKernels(
@@ -216,6 +218,13 @@ export function registerNativeKernels(
       kernelFunc: nativeBatchNormTrainingGrad(kernels, nativeThreads),
     });
     tf.registerGradient(batchNormTrainingGradient);
+  }
+  if (tf.getKernel(MOMENTUM_STEP, 'wasm') == null) {
+    tf.registerKernel({
+      kernelName: MOMENTUM_STEP,
+      backendName: 'wasm',
+      kernelFunc: nativeMomentumStep(kernels, nativeThreads),
+    });
   }
   if (tf.getKernel(RELU_GRAD, 'wasm') == null) {
     tf.registerKernel({

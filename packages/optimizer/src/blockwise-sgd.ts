@@ -4,6 +4,7 @@ import { allBound, type BoundBlock, bindBlocks, toNamedBlock } from './block-bin
 import { assertFiniteProbes } from './finite-check';
 import { type GradientEntry, gradientEntries, type NamedTensor } from './gradient-entries';
 import { MomentumSlots } from './momentum-slots';
+import { momentumStepKernel } from './momentum-step-kernel';
 import {
   checkLearningRate,
   type NamedBlock,
@@ -150,13 +151,22 @@ export abstract class BlockwiseSGD extends tf.Optimizer {
    */
   private nextValues({ name, variable, gradient }: GradientEntry, scale: tf.Scalar | undefined) {
     const { momentum, weightDecay, nesterov } = this.options;
-    let g = gradient as tf.Tensor;
-    if (weightDecay > 0) g = tf.add(g, tf.mul(this.wd, variable));
     const rate = scale == null ? this.lr : tf.mul(this.lr, scale);
-    if (momentum === 0) return { value: tf.sub(variable, tf.mul(rate, g)), u: null, unit: null };
+    let g = gradient as tf.Tensor;
+    if (momentum === 0) {
+      if (weightDecay > 0) g = tf.add(g, tf.mul(this.wd, variable));
+      return { value: tf.sub(variable, tf.mul(rate, g)), u: null, unit: null };
+    }
     const slot = this.slots.get(name, variable);
     let decay: tf.Scalar = slot.unit == null ? this.mu : tf.mul(this.mu, slot.unit);
     if (scale != null) decay = tf.div(decay, scale);
+    // The same operations in one pass where the backend has the kernel (same bits).
+    const fused = momentumStepKernel(
+      { variable, gradient: g, u: slot.u, wd: this.wd, decay, rate: rate as tf.Scalar, mu: this.mu },
+      { weightDecay: weightDecay > 0, nesterov },
+    );
+    if (fused != null) return { value: fused.value, u: fused.u, unit: scale ?? null };
+    if (weightDecay > 0) g = tf.add(g, tf.mul(this.wd, variable));
     const u = tf.add(tf.mul(decay, slot.u), g);
     const step = nesterov ? tf.add(g, tf.mul(this.mu, u)) : u;
     return { value: tf.sub(variable, tf.mul(rate, step)), u, unit: scale ?? null };

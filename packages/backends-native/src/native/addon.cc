@@ -9,6 +9,7 @@
 #include "batch-norm.h"
 #include "elementwise.h"
 #include "pool.h"
+#include "sgd.h"
 
 namespace {
 
@@ -137,6 +138,32 @@ napi_value broadcastRowsEntry(napi_env env, napi_callback_info info) {
   if (vn == 0 || xn % vn != 0 || on != xn)
     return throwError(env, "broadcastRows: sizes x " + std::to_string(xn) + ", v " + std::to_string(vn) + ", out " + std::to_string(on));
   return boolean(env, bmp::broadcastRows(int(op), x, v, out, int64_t(xn / vn), int64_t(vn), first, threads));
+}
+
+// (w, g, u, wOut, uOut: Float32Array, scalars: Float32Array [wd, decay, rate, mu], weightDecay: boolean,
+// nesterov: boolean, threads?: number): one momentum-SGD step (sgd.h).
+napi_value momentumStepEntry(napi_env env, napi_callback_info info) {
+  size_t argc = 9;
+  napi_value argv[9];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  float* p[6];
+  size_t n[6];
+  bool flags[2] = {false, false};
+  int threads;
+  bool ok = argc >= 8;
+  for (int i = 0; ok && i < 6; i++) ok = floatArray(env, argv[i], &p[i], &n[i]);
+  for (int i = 0; ok && i < 2; i++) ok = napi_get_value_bool(env, argv[6 + i], &flags[i]) == napi_ok;
+  if (!ok || !threadsArg(env, argc, argv, 8, &threads))
+    return throwError(env, "momentumStep takes (w, g, u, wOut, uOut: Float32Array, scalars: Float32Array(4), weightDecay: boolean, nesterov: boolean, threads?: integer >= 1)");
+  if (n[5] != 4) return throwError(env, "momentumStep: scalars must hold 4 values (wd, decay, rate, mu), got " + std::to_string(n[5]));
+  for (int i = 1; i < 5; i++)
+    if (n[i] != n[0])
+      return throwError(env, "momentumStep: sizes w " + std::to_string(n[0]) + ", g " + std::to_string(n[1]) + ", u " +
+                                 std::to_string(n[2]) + ", wOut " + std::to_string(n[3]) + ", uOut " + std::to_string(n[4]) +
+                                 " differ");
+  const bmp::MomentumStep step{p[5][0], p[5][1], p[5][2], p[5][3], flags[0], flags[1]};
+  bmp::momentumStep(p[0], p[1], p[2], p[3], p[4], int64_t(n[0]), step, threads);
+  return boolean(env, true);
 }
 
 // (x, y: Float32Array, threads?: number): y = relu(x) as tfjs-backend-wasm computes it.
@@ -310,6 +337,7 @@ napi_value init(napi_env env, napi_value exports) {
       {"convInputGrad", nullptr, convEntry<bmp::convInputGrad, 2>, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sumRows", nullptr, sumRowsEntry, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"broadcastRows", nullptr, broadcastRowsEntry, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"momentumStep", nullptr, momentumStepEntry, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"relu", nullptr, reluEntry, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPool", nullptr, maxPoolEntry, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reluGrad", nullptr, reluGradEntry, nullptr, nullptr, nullptr, napi_default, nullptr},
