@@ -322,6 +322,44 @@ describeNative('direct kernels (output rows of 8+ pixels)', () => {
   });
 });
 
+// Depth above 1536: the forward pass (and the input gradient, which runs it) goes through the depth in
+// blocks for groups of tiles, continuing each sum from its stored float32 value, so the bits must be those
+// of one unbroken sum (BMP_NATIVE_CONV=unblocked), on both the direct and the packed path.
+const WIDE_CASES: Geo[] = [
+  geo({ n: 2, h: 8, w: 8, ci: 192, kh: 3, kw: 3, co: 32, sh: 1, sw: 1, top: 1, left: 1 }, 1, 1), // direct
+  geo({ n: 3, h: 4, w: 4, ci: 256, kh: 3, kw: 3, co: 48, sh: 1, sw: 1, top: 1, left: 1 }, 1, 1), // packed
+  geo({ n: 1, h: 3, w: 5, ci: 1700, kh: 1, kw: 1, co: 16, sh: 1, sw: 1, top: 0, left: 0 }, 0, 0), // 1x1, odd depth
+  geo({ n: 2, h: 9, w: 7, ci: 200, kh: 3, kw: 2, co: 20, sh: 2, sw: 1, top: 1, left: 0 }, 1, 1), // strided, packed
+];
+
+describeNative('depth blocking (depth > 1536)', () => {
+  function withOption<T>(value: string, fn: () => T): T {
+    process.env.BMP_NATIVE_CONV = value;
+    try {
+      return fn();
+    } finally {
+      delete process.env.BMP_NATIVE_CONV;
+    }
+  }
+  const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const cases = WIDE_CASES.flatMap((g, i) =>
+    (['forward', 'input'] as Which[])
+      .filter((k) => k !== 'input' || (g.sh === 1 && g.sw === 1 && g.ci % 4 === 0))
+      .map((k) => [`${k}: ${label(g)}`, k, g, i] as const),
+  );
+
+  it.each(cases)('%s: the reference, and bit for bit unblocked, packed and both', (_, which, g, i) => {
+    const seed = 7000 + 7 * i;
+    const r = run(which, g, seed, 1 + (i % 3));
+    expect(r.ok).toBe(true);
+    expect(scaledError(r.out, r.want())).toBeLessThanOrEqual(TOLERANCE);
+    for (const option of ['unblocked', 'packed', 'packed,unblocked']) {
+      const other = withOption(option, () => run(which, g, seed, 2));
+      expect(bits(other.out), option).toEqual(bits(r.out));
+    }
+  });
+});
+
 describeNative('convInputGrad (stride 1)', () => {
   it.each(INPUT_CASES.map((g, i) => [label(g), g, i] as const))('%s', (_, g, i) => {
     const r = run('input', g, 3000 + 7 * i, 1 + ((i + 2) % 4));

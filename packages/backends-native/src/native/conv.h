@@ -108,10 +108,11 @@ inline void im2colRow(const float* x, const ConvGeom& g, int n, int oh, int ow, 
 // values: a[(chunk * MR + r) * KC + kk] = col(x)[p0 + r, chunk * KC + kk]. Rows are filled with
 // contiguous copies (one filter tap's channels at a time), and the micro-kernel reads row r at the
 // compile-time offset r * KC.
+// Only depth values [k0, k0 + count) are packed (chunk c holds k0 + c * KC ...), for depth blocking.
 template <int MR, int KC>
-void packPixels(const float* x, const ConvGeom& g, int64_t p0, int rows, float* a, float* row) {
+void packPixels(const float* x, const ConvGeom& g, int64_t p0, int rows, int k0, int count, float* a, float* row) {
   const int depth = g.depth();
-  const int chunks = (depth + KC - 1) / KC;
+  const int chunks = (count + KC - 1) / KC;
   // (n, oh, ow) of pixel p0, then stepped (divisions per pixel cost as much as the copies).
   int ow = int(p0 % g.ow);
   const int64_t q = p0 / g.ow;
@@ -130,18 +131,30 @@ void packPixels(const float* x, const ConvGeom& g, int64_t p0, int rows, float* 
         }
       }
     }
-    for (int c = 0; c < chunks; c++) copyFloats(a + (int64_t(c) * MR + r) * KC, row + c * KC, std::min(KC, depth - c * KC));
+    for (int c = 0; c < chunks; c++)
+      copyFloats(a + (int64_t(c) * MR + r) * KC, row + k0 + c * KC, std::min(KC, count - c * KC));
   }
 }
 
-// c[r][0..NV*L) = sum_k a(r, k) * b[k*ldb + 0..NV*L) over the chunked layout of packPixels, r < rows.
+// Loads the accumulators from c (rows < rows; the others start at 0) to continue a sum over a later
+// depth block, or zeroes them. Continuing from the stored float32 partial sums repeats exactly the
+// operations of one unbroken sum, so depth blocking does not change any bit of the result.
+template <int L, int MR, int NV>
+inline void startAccumulators(typename Vec<L>::type (&acc)[MR][NV], const float* c, int64_t ldc, int rows,
+                              bool accumulate) {
+  using V = Vec<L>;
+  for (int r = 0; r < MR; r++)
+    for (int j = 0; j < NV; j++) acc[r][j] = accumulate && r < rows ? V::load(c + r * ldc + j * L) : V::splat(0.f);
+}
+
+// c[r][0..NV*L) (+)= sum_k a(r, k) * b[k*ldb + 0..NV*L) over the chunked layout of packPixels, r < rows
+// (`accumulate`: c's values are the sum so far).
 template <int L, int MR, int NV, int KC>
 inline void microKernelChunked(const float* a, const float* b, int64_t ldb, int depth, float* c, int64_t ldc,
-                               int rows) {
+                               int rows, bool accumulate) {
   using V = Vec<L>;
   typename V::type acc[MR][NV];
-  for (int r = 0; r < MR; r++)
-    for (int j = 0; j < NV; j++) acc[r][j] = V::splat(0.f);
+  startAccumulators<L, MR, NV>(acc, c, ldc, rows, accumulate);
   for (int k0 = 0; k0 < depth; k0 += KC) {
     const float* ac = a + int64_t(k0 / KC) * MR * KC;
     const float* bc = b + k0 * ldb;
@@ -161,20 +174,44 @@ inline void microKernelChunked(const float* a, const float* b, int64_t ldb, int 
   }
 }
 
+// Depth blocking for wide layers: when a column block of w (depth x NV*L floats) no longer fits the
+// caches, each tile would stream all of w from memory. Then groups of kGroup tiles go through the depth
+// in blocks, so that a block of w is reused by the whole group while it is cached.
+// BMP_NATIVE_CONV=unblocked turns it off (a diagnostic, like =packed below: the bits are the same).
+constexpr int kDepthBlock = 512;
+constexpr int kGroup = 32;
+inline bool convOption(const char* name) {
+  const char* v = std::getenv("BMP_NATIVE_CONV");
+  return v != nullptr && std::strstr(v, name) != nullptr;
+}
+inline bool blockDepth(int depth) { return depth > 3 * kDepthBlock && !convOption("unblocked"); }
+
 template <int L, int MR, int NV>
 void convForwardT(const float* x, const float* w, float* y, const ConvGeom& g, int threads) {
   constexpr int KC = 64;
   const int64_t tiles = (g.pixels() + MR - 1) / MR;
   const int depth = g.depth();
-  const int chunks = (depth + KC - 1) / KC;
-  parallelFor(tiles, threads, [&](int64_t t0, int64_t t1) {
-    std::vector<float> a(size_t(chunks) * MR * KC), row(depth);
-    for (int64_t t = t0; t < t1; t++) {
-      const int64_t p0 = t * MR;
-      const int rows = int(std::min<int64_t>(MR, g.pixels() - p0));
-      packPixels<MR, KC>(x, g, p0, rows, a.data(), row.data());
-      for (int c0 = 0; c0 < g.co; c0 += NV * L)
-        microKernelChunked<L, MR, NV, KC>(a.data(), w + c0, g.co, depth, y + p0 * g.co + c0, g.co, rows);
+  const bool blocked = blockDepth(depth);
+  const int block = blocked ? kDepthBlock : depth, group = blocked ? kGroup : 1;
+  const int64_t tileSize = int64_t((block + KC - 1) / KC) * MR * KC;
+  const int64_t groups = (tiles + group - 1) / group;
+  parallelFor(groups, threads, [&](int64_t g0, int64_t g1) {
+    std::vector<float> a(size_t(group * tileSize)), row(depth);
+    for (int64_t gi = g0; gi < g1; gi++) {
+      const int64_t t0 = gi * group, t1 = std::min(tiles, t0 + group);
+      for (int k0 = 0; k0 < depth; k0 += block) {
+        const int count = std::min(block, depth - k0);
+        for (int64_t t = t0; t < t1; t++) {
+          const int rows = int(std::min<int64_t>(MR, g.pixels() - t * MR));
+          packPixels<MR, KC>(x, g, t * MR, rows, k0, count, a.data() + (t - t0) * tileSize, row.data());
+        }
+        for (int c0 = 0; c0 < g.co; c0 += NV * L)
+          for (int64_t t = t0; t < t1; t++) {
+            const int rows = int(std::min<int64_t>(MR, g.pixels() - t * MR));
+            microKernelChunked<L, MR, NV, KC>(a.data() + (t - t0) * tileSize, w + int64_t(k0) * g.co + c0, g.co, count,
+                                              y + t * MR * g.co + c0, g.co, rows, k0 > 0);
+          }
+      }
     }
   });
 }
@@ -322,16 +359,15 @@ inline PaddedInput padInput(const float* x, const ConvGeom& g, int64_t slack, in
   return p;
 }
 
-// c[r][0..NV*L) = sum over filter rows i < taps and jc < span of a[i * tapStride + r * lda + jc] *
+// c[r][0..NV*L) (+)= sum over filter rows i < taps and jc < span of a[i * tapStride + r * lda + jc] *
 // b[(i * span + jc) * ldb + 0..NV*L), r < rows (rows past `rows` are computed from whatever follows and
-// dropped).
+// dropped; `accumulate`: c's values are the sum so far).
 template <int L, int MR, int NV>
 inline void microKernelDirect(const float* a, int64_t lda, int64_t tapStride, int taps, int span, const float* b,
-                              int64_t ldb, float* c, int64_t ldc, int rows) {
+                              int64_t ldb, float* c, int64_t ldc, int rows, bool accumulate) {
   using V = Vec<L>;
   typename V::type acc[MR][NV];
-  for (int r = 0; r < MR; r++)
-    for (int j = 0; j < NV; j++) acc[r][j] = V::splat(0.f);
+  startAccumulators<L, MR, NV>(acc, c, ldc, rows, accumulate);
   for (int i = 0; i < taps; i++) {
     const float* ai = a + i * tapStride;
     const float* bi = b + int64_t(i) * span * ldb;
@@ -350,7 +386,8 @@ inline void microKernelDirect(const float* a, int64_t lda, int64_t tapStride, in
   }
 }
 
-// Tiles of MR pixels within one output row.
+// Tiles of MR pixels within one output row. Wide layers (blockDepth): groups of kGroup tiles take the
+// filter one row of taps (kw * ci depth values) at a time, as convForwardT takes its depth blocks.
 template <int L, int MR, int NV>
 void convForwardDirectT(const float* x, const float* w, float* y, const ConvGeom& g, int threads) {
   const int64_t lda = int64_t(g.sw) * g.ci;
@@ -358,16 +395,25 @@ void convForwardDirectT(const float* x, const float* w, float* y, const ConvGeom
   const PaddedInput p = padInput(x, g, MR * lda + span, threads);
   const int tilesPerRow = (g.ow + MR - 1) / MR;
   const int64_t tiles = int64_t(g.n) * g.oh * tilesPerRow;
-  parallelFor(tiles, threads, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; t++) {
-      const int64_t outRow = t / tilesPerRow;  // n * oh + oh
-      const int ow0 = int(t % tilesPerRow) * MR;
-      const int oh = int(outRow % g.oh), n = int(outRow / g.oh);
-      const int rows = std::min(MR, g.ow - ow0);
-      const float* a = p.data.get() + (int64_t(n) * p.hp + int64_t(oh) * g.sh) * p.rowStride + ow0 * lda;
-      float* out = y + (outRow * g.ow + ow0) * g.co;
-      for (int c0 = 0; c0 < g.co; c0 += NV * L)
-        microKernelDirect<L, MR, NV>(a, lda, p.rowStride, g.kh, span, w + c0, g.co, out + c0, g.co, rows);
+  const bool blocked = blockDepth(g.depth());
+  const int group = blocked ? kGroup : 1, tapsPerBlock = blocked ? 1 : g.kh;
+  const int64_t groups = (tiles + group - 1) / group;
+  parallelFor(groups, threads, [&](int64_t g0, int64_t g1) {
+    for (int64_t gi = g0; gi < g1; gi++) {
+      const int64_t t0 = gi * group, t1 = std::min(tiles, t0 + group);
+      for (int i = 0; i < g.kh; i += tapsPerBlock)
+        for (int c0 = 0; c0 < g.co; c0 += NV * L)
+          for (int64_t t = t0; t < t1; t++) {
+            const int64_t outRow = t / tilesPerRow;  // n * oh + oh
+            const int ow0 = int(t % tilesPerRow) * MR;
+            const int oh = int(outRow % g.oh), n = int(outRow / g.oh);
+            const int rows = std::min(MR, g.ow - ow0);
+            const float* a =
+                p.data.get() + (int64_t(n) * p.hp + int64_t(oh) * g.sh + i) * p.rowStride + ow0 * lda;
+            float* out = y + (outRow * g.ow + ow0) * g.co;
+            microKernelDirect<L, MR, NV>(a, lda, p.rowStride, tapsPerBlock, span, w + int64_t(i) * span * g.co + c0,
+                                         g.co, out + c0, g.co, rows, i > 0);
+          }
     }
   });
 }
@@ -455,11 +501,8 @@ enum class Op { Forward, FilterGrad };
 // The direct kernels run where output rows are at least 8 pixels wide (the forward pass: a multiple of
 // its tile), the packed ones elsewhere (small images, where a tile spans several output rows). The
 // environment variable BMP_NATIVE_CONV=packed makes every case take the packed kernels (a diagnostic:
-// both give the same bits; the tests check that).
-inline bool directAllowed() {
-  const char* v = std::getenv("BMP_NATIVE_CONV");
-  return v == nullptr || std::strcmp(v, "packed") != 0;
-}
+// both give the same bits; the tests check that). Options combine: BMP_NATIVE_CONV=packed,unblocked.
+inline bool directAllowed() { return !convOption("packed"); }
 
 template <int L>
 bool runWith(Op op, const float* in0, const float* in1, float* out, const ConvGeom& g, int threads) {
