@@ -360,6 +360,42 @@ describeNative('depth blocking (depth > 1536)', () => {
   });
 });
 
+// Output rows under 8 pixels and batches of at least one tile (12 images; 6 with 16 vector registers):
+// position tiles, which pack and sum only the filter taps inside the image (a skipped product is an exact
+// zero). Also 128+ output channels, where the filter is read as contiguous panels. The bits must be those
+// of the packed kernels (BMP_NATIVE_CONV=packed).
+const POSITION_CASES: Geo[] = [
+  geo({ n: 12, h: 2, w: 2, ci: 16, kh: 3, kw: 3, co: 32, sh: 1, sw: 1, top: 1, left: 1 }, 1, 1), // paper VGG
+  geo({ n: 13, h: 4, w: 4, ci: 8, kh: 3, kw: 3, co: 48, sh: 1, sw: 1, top: 1, left: 1 }, 1, 1), // partial tile
+  geo({ n: 16, h: 3, w: 5, ci: 6, kh: 3, kw: 2, co: 20, sh: 2, sw: 1, top: 1, left: 0 }, 1, 1), // strided
+  geo({ n: 12, h: 1, w: 1, ci: 4, kh: 3, kw: 3, co: 16, sh: 1, sw: 1, top: 1, left: 1 }, 1, 1), // centre tap only
+  geo({ n: 14, h: 2, w: 2, ci: 4, kh: 3, kw: 3, co: 8, sh: 1, sw: 1, top: 3, left: 2 }, 3, 2), // padding-only windows
+  geo({ n: 12, h: 4, w: 4, ci: 64, kh: 3, kw: 3, co: 128, sh: 1, sw: 1, top: 1, left: 1 }, 1, 1), // panels
+  geo({ n: 12, h: 2, w: 2, ci: 200, kh: 3, kw: 3, co: 16, sh: 1, sw: 1, top: 1, left: 1 }, 1, 1), // depth 1800
+];
+
+describeNative('position tiles (small outputs) and filter panels (128+ channels)', () => {
+  const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const cases = POSITION_CASES.flatMap((g, i) =>
+    (['forward', 'input'] as Which[])
+      .filter((k) => k !== 'input' || (g.sh === 1 && g.sw === 1 && g.ci % 4 === 0))
+      .map((k) => [`${k}: ${label(g)}`, k, g, i] as const),
+  );
+
+  it.each(cases)('%s: the reference, and the packed kernels bit for bit', (_, which, g, i) => {
+    const seed = 8000 + 7 * i;
+    const r = run(which, g, seed, 1 + (i % 3));
+    expect(r.ok).toBe(true);
+    expect(scaledError(r.out, r.want())).toBeLessThanOrEqual(TOLERANCE);
+    process.env.BMP_NATIVE_CONV = 'packed';
+    try {
+      expect(bits(run(which, g, seed, 2).out)).toEqual(bits(r.out));
+    } finally {
+      delete process.env.BMP_NATIVE_CONV;
+    }
+  });
+});
+
 describeNative('convInputGrad (stride 1)', () => {
   it.each(INPUT_CASES.map((g, i) => [label(g), g, i] as const))('%s', (_, g, i) => {
     const r = run('input', g, 3000 + 7 * i, 1 + ((i + 2) % 4));

@@ -174,6 +174,33 @@ inline void microKernelChunked(const float* a, const float* b, int64_t ldb, int 
   }
 }
 
+// The filter as the forward micro-kernels read it: w itself (rows of co floats) or, with many output
+// channels, a copy with one contiguous panel per block of NVL = NV * L channels, so that a block streams
+// through the caches in order instead of as one short piece every co floats (same values, same bits).
+template <int NVL>
+struct FilterView {
+  const float* base;
+  int64_t ld, blockStride;
+  std::unique_ptr<float[]> copy;
+  const float* at(int64_t k, int c0) const { return base + (c0 / NVL) * blockStride + k * ld; }
+};
+
+template <int NVL>
+FilterView<NVL> viewFilter(const float* w, int depth, int co, int threads) {
+  FilterView<NVL> v{w, co, NVL, nullptr};
+  if (co < 4 * NVL) return v;
+  v.copy.reset(new float[int64_t(depth) * co]);
+  float* panels = v.copy.get();
+  parallelFor(co / NVL, threadsFor(int64_t(depth) * co, threads), [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; b++)
+      for (int64_t k = 0; k < depth; k++) copyFloats(panels + (b * depth + k) * NVL, w + k * co + b * NVL, NVL);
+  });
+  v.base = panels;
+  v.ld = NVL;
+  v.blockStride = int64_t(depth) * NVL;
+  return v;
+}
+
 // Depth blocking for wide layers: when a column block of w (depth x NV*L floats) no longer fits the
 // caches, each tile would stream all of w from memory. Then groups of kGroup tiles go through the depth
 // in blocks, so that a block of w is reused by the whole group while it is cached.
@@ -195,6 +222,7 @@ void convForwardT(const float* x, const float* w, float* y, const ConvGeom& g, i
   const int block = blocked ? kDepthBlock : depth, group = blocked ? kGroup : 1;
   const int64_t tileSize = int64_t((block + KC - 1) / KC) * MR * KC;
   const int64_t groups = (tiles + group - 1) / group;
+  const FilterView<NV * L> f = viewFilter<NV * L>(w, depth, g.co, threads);
   parallelFor(groups, threads, [&](int64_t g0, int64_t g1) {
     std::vector<float> a(size_t(group * tileSize)), row(depth);
     for (int64_t gi = g0; gi < g1; gi++) {
@@ -208,7 +236,7 @@ void convForwardT(const float* x, const float* w, float* y, const ConvGeom& g, i
         for (int c0 = 0; c0 < g.co; c0 += NV * L)
           for (int64_t t = t0; t < t1; t++) {
             const int rows = int(std::min<int64_t>(MR, g.pixels() - t * MR));
-            microKernelChunked<L, MR, NV, KC>(a.data() + (t - t0) * tileSize, w + int64_t(k0) * g.co + c0, g.co, count,
+            microKernelChunked<L, MR, NV, KC>(a.data() + (t - t0) * tileSize, f.at(k0, c0), f.ld, count,
                                               y + t * MR * g.co + c0, g.co, rows, k0 > 0);
           }
       }
@@ -398,6 +426,7 @@ void convForwardDirectT(const float* x, const float* w, float* y, const ConvGeom
   const bool blocked = blockDepth(g.depth());
   const int group = blocked ? kGroup : 1, tapsPerBlock = blocked ? 1 : g.kh;
   const int64_t groups = (tiles + group - 1) / group;
+  const FilterView<NV * L> f = viewFilter<NV * L>(w, g.depth(), g.co, threads);
   parallelFor(groups, threads, [&](int64_t g0, int64_t g1) {
     for (int64_t gi = g0; gi < g1; gi++) {
       const int64_t t0 = gi * group, t1 = std::min(tiles, t0 + group);
@@ -411,9 +440,94 @@ void convForwardDirectT(const float* x, const float* w, float* y, const ConvGeom
             const float* a =
                 p.data.get() + (int64_t(n) * p.hp + int64_t(oh) * g.sh + i) * p.rowStride + ow0 * lda;
             float* out = y + (outRow * g.ow + ow0) * g.co;
-            microKernelDirect<L, MR, NV>(a, lda, p.rowStride, tapsPerBlock, span, w + int64_t(i) * span * g.co + c0,
-                                         g.co, out + c0, g.co, rows, i > 0);
+            microKernelDirect<L, MR, NV>(a, lda, p.rowStride, tapsPerBlock, span, f.at(int64_t(i) * span, c0), f.ld,
+                                         out + c0, g.co, rows, i > 0);
           }
+    }
+  });
+}
+
+// ---- small output images: tiles of MR images at one output position, padding taps skipped ----
+//
+// With a few output positions per image (4x4, 2x2), most of a 3x3 filter's taps fall in the padding for
+// some position: the packed tiles, which mix positions, multiply zeros for them (5 of 9 taps at 2x2).
+// Here a tile is MR images at the same position, which share their valid taps: a rectangle of filter
+// taps, one contiguous run of (j1 - j0) * ci values per filter row i, both in x and in w. Only those are
+// packed and summed, in the order of the packed kernels; a skipped product is an exact zero, which does
+// not change a float sum, so the bits are those of convForwardT (finite weights).
+
+// Valid taps [i0, i1) x [j0, j1) of output position (oh, ow).
+struct TapRange {
+  int i0, i1, j0, j1;
+};
+
+inline TapRange validTaps(const ConvGeom& g, int oh, int ow) {
+  const int ih0 = oh * g.sh - g.top, iw0 = ow * g.sw - g.left;
+  TapRange t{std::max(0, -ih0), std::min(g.kh, g.h - ih0), std::max(0, -iw0), std::min(g.kw, g.w - iw0)};
+  if (t.i1 < t.i0) t.i1 = t.i0;
+  if (t.j1 < t.j0) t.j1 = t.j0;
+  return t;
+}
+
+template <int L, int MR, int NV>
+void convForwardByPositionT(const float* x, const float* w, float* y, const ConvGeom& g, int threads) {
+  constexpr int KC = 64;
+  constexpr int G = 16;  // tiles that share a packed block of w (one filter row's taps) while it is cached
+  const int positions = g.oh * g.ow;
+  const int imageTiles = (g.n + MR - 1) / MR;
+  const int64_t tiles = int64_t(positions) * imageTiles;  // position-major: neighbours share their taps
+  const int64_t segmentSize = int64_t((g.kw * g.ci + KC - 1) / KC) * MR * KC;
+  const int64_t ldc = int64_t(positions) * g.co;
+  const FilterView<NV * L> f = viewFilter<NV * L>(w, g.depth(), g.co, threads);
+  parallelFor((tiles + G - 1) / G, threads, [&](int64_t b0, int64_t b1) {
+    std::vector<float> a(size_t(G * segmentSize));
+    for (int64_t b = b0; b < b1; b++) {
+      const int64_t t0 = b * G, t1 = std::min(tiles, t0 + G);
+      bool started[G] = {};
+      for (int i = 0; i < g.kh; i++) {
+        // Pack filter row i's valid taps for every tile of the group that has them.
+        for (int64_t t = t0; t < t1; t++) {
+          const int pos = int(t / imageTiles), n0 = int(t % imageTiles) * MR;
+          const int oh = pos / g.ow, ow = pos % g.ow;
+          const TapRange v = validTaps(g, oh, ow);
+          if (i < v.i0 || i >= v.i1 || v.j1 == v.j0) continue;
+          const int count = (v.j1 - v.j0) * g.ci, chunks = (count + KC - 1) / KC;
+          const int rows = std::min(MR, g.n - n0);
+          float* at = a.data() + (t - t0) * segmentSize;
+          const int ih = oh * g.sh - g.top + i, iw = ow * g.sw - g.left + v.j0;
+          for (int r = 0; r < MR; r++) {
+            const float* src = x + ((int64_t(n0 + r) * g.h + ih) * g.w + iw) * g.ci;
+            for (int c = 0; c < chunks; c++) {
+              float* dst = at + (int64_t(c) * MR + r) * KC;
+              const int len = std::min(KC, count - c * KC);
+              if (r < rows) copyFloats(dst, src + c * KC, len);
+              else zeroFloats(dst, len);
+            }
+          }
+        }
+        for (int c0 = 0; c0 < g.co; c0 += NV * L)
+          for (int64_t t = t0; t < t1; t++) {
+            const int pos = int(t / imageTiles), n0 = int(t % imageTiles) * MR;
+            const TapRange v = validTaps(g, pos / g.ow, pos % g.ow);
+            if (i < v.i0 || i >= v.i1 || v.j1 == v.j0) continue;
+            const int count = (v.j1 - v.j0) * g.ci;
+            const float* b = f.at((int64_t(i) * g.kw + v.j0) * g.ci, c0);
+            microKernelChunked<L, MR, NV, KC>(a.data() + (t - t0) * segmentSize, b, f.ld, count,
+                                              y + (int64_t(n0) * positions + pos) * g.co + c0, ldc,
+                                              std::min(MR, g.n - n0), started[t - t0]);
+          }
+        for (int64_t t = t0; t < t1; t++) {
+          const int pos = int(t / imageTiles);
+          const TapRange v = validTaps(g, pos / g.ow, pos % g.ow);
+          if (i >= v.i0 && i < v.i1 && v.j1 > v.j0) started[t - t0] = true;
+        }
+      }
+      // Positions whose window lies entirely in the padding: zeros.
+      for (int64_t t = t0; t < t1; t++) {
+        if (started[t - t0]) continue;
+        const int pos = int(t / imageTiles), n0 = int(t % imageTiles) * MR;
+        for (int r = 0; r < std::min(MR, g.n - n0); r++) zeroFloats(y + (int64_t(n0 + r) * positions + pos) * g.co, g.co);
+      }
     }
   });
 }
@@ -499,9 +613,9 @@ void convFilterGradDirectT(const float* x, const float* dy, float* dw, const Con
 enum class Op { Forward, FilterGrad };
 
 // The direct kernels run where output rows are at least 8 pixels wide (the forward pass: a multiple of
-// its tile), the packed ones elsewhere (small images, where a tile spans several output rows). The
+// its tile), position tiles for the forward pass of smaller images, the packed kernels elsewhere. The
 // environment variable BMP_NATIVE_CONV=packed makes every case take the packed kernels (a diagnostic:
-// both give the same bits; the tests check that). Options combine: BMP_NATIVE_CONV=packed,unblocked.
+// all give the same bits; the tests check that). Options combine: BMP_NATIVE_CONV=packed,unblocked.
 inline bool directAllowed() { return !convOption("packed"); }
 
 template <int L>
@@ -522,6 +636,12 @@ bool runWith(Op op, const float* in0, const float* in1, float* out, const ConvGe
   if (direct && op == Op::FilterGrad && g.ow >= 8) {
     if (two) convFilterGradDirectT<L, (kRegs >= 32 ? 8 : 4), 2>(in0, in1, out, g, threads);
     else convFilterGradDirectT<L, (kRegs >= 32 ? 16 : 8), 1>(in0, in1, out, g, threads);
+    return true;
+  }
+  // Small output images and batches that fill the tiles: position tiles (convForwardByPositionT).
+  if (direct && op == Op::Forward && g.ow < 8 && g.n >= (kRegs >= 32 ? 12 : 6)) {
+    if (two) convForwardByPositionT<L, (kRegs >= 32 ? 12 : 6), 2>(in0, in1, out, g, threads);
+    else convForwardByPositionT<L, (kRegs >= 32 ? 16 : 8), 1>(in0, in1, out, g, threads);
     return true;
   }
   if (op == Op::Forward) {
@@ -555,13 +675,21 @@ inline bool convInputGrad(const float* dy, const float* w, float* dx, const Conv
   if (g.sh != 1 || g.sw != 1) return false;
   ConvGeom t{g.n, g.oh, g.ow, g.co, g.kh, g.kw, g.ci, g.h, g.w, 1, 1, g.kh - 1 - g.top, g.kw - 1 - g.left};
   if (t.co % 4 != 0) return false;
+  // Each tap's [ci, co] matrix transposed, in 16 x 16 blocks (element by element, the writes every ci
+  // floats missed the cache on every one: 10 ms for a 512-channel layer).
+  constexpr int B = 16;
   std::vector<float> flipped(size_t(g.kh) * g.kw * g.ci * g.co);
-  for (int i = 0; i < g.kh; i++)
-    for (int j = 0; j < g.kw; j++)
-      for (int c = 0; c < g.ci; c++)
-        for (int o = 0; o < g.co; o++)
-          flipped[((int64_t(g.kh - 1 - i) * g.kw + (g.kw - 1 - j)) * g.co + o) * g.ci + c] =
-              w[((int64_t(i) * g.kw + j) * g.ci + c) * g.co + o];
+  const int taps = g.kh * g.kw;
+  parallelFor(taps, threadsFor(int64_t(taps) * g.ci * g.co, threads), [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; t++) {
+      const float* src = w + t * g.ci * g.co;
+      float* dst = flipped.data() + (taps - 1 - t) * g.co * g.ci;  // tap (kh-1-i, kw-1-j)
+      for (int c0 = 0; c0 < g.ci; c0 += B)
+        for (int o0 = 0; o0 < g.co; o0 += B)
+          for (int c = c0; c < std::min(g.ci, c0 + B); c++)
+            for (int o = o0; o < std::min(g.co, o0 + B); o++) dst[int64_t(o) * g.ci + c] = src[int64_t(c) * g.co + o];
+    }
+  });
   return convForward(dy, flipped.data(), dx, t, threads);
 }
 
