@@ -634,7 +634,7 @@ bool runWith(Op op, const float* in0, const float* in1, float* out, const ConvGe
     }
   }
   if (direct && op == Op::FilterGrad && g.ow >= 8) {
-    if (two) convFilterGradDirectT<L, (kRegs >= 32 ? 8 : 4), 2>(in0, in1, out, g, threads);
+    if (two) convFilterGradDirectT<L, (kRegs >= 32 ? 12 : 4), 2>(in0, in1, out, g, threads);
     else convFilterGradDirectT<L, (kRegs >= 32 ? 16 : 8), 1>(in0, in1, out, g, threads);
     return true;
   }
@@ -648,7 +648,7 @@ bool runWith(Op op, const float* in0, const float* in1, float* out, const ConvGe
     if (two) convForwardT<L, (kRegs >= 32 ? 12 : 6), 2>(in0, in1, out, g, threads);
     else convForwardT<L, (kRegs >= 32 ? 16 : 8), 1>(in0, in1, out, g, threads);
   } else {
-    if (two) convFilterGradT<L, (kRegs >= 32 ? 8 : 4), 2>(in0, in1, out, g, threads);
+    if (two) convFilterGradT<L, (kRegs >= 32 ? 12 : 4), 2>(in0, in1, out, g, threads);
     else convFilterGradT<L, (kRegs >= 32 ? 16 : 8), 1>(in0, in1, out, g, threads);
   }
   return true;
