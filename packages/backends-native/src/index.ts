@@ -108,6 +108,28 @@ export interface NativeKernels {
     dx: Float32Array,
     threads?: number,
   ): boolean;
+  /** batchNormForward that writes y = relu(xhat) (as tfjs-backend-wasm's Relu) instead of xhat. */
+  batchNormReluForward(
+    x: Float32Array,
+    y: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    rstd: Float32Array,
+    epsilon: number,
+    threads?: number,
+  ): boolean;
+  /**
+   * The gradient of batchNormReluForward's y: batchNormBackward of dy * step(xhat), with xhat recomputed
+   * from x, mean and rstd as the forward pass computed it.
+   */
+  batchNormReluBackward(
+    dy: Float32Array,
+    x: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    dx: Float32Array,
+    threads?: number,
+  ): boolean;
   /** The instruction set the addon was compiled for and its widest vector (float lanes). */
   info(): { isa: string; lanes: number };
 }

@@ -155,3 +155,51 @@ describeNative('batchNormBackward', () => {
     ).toThrow(/batchNormBackward: sizes dy 8, xhat 8, rstd 4, dx 4 do not fit/);
   });
 });
+
+// Batch norm then ReLU in the same passes: the bits of batchNormForward + relu, and of reluGrad +
+// batchNormBackward (the separate kernels, each checked against its formula above and in
+// elementwise.test.ts), with threads 1-4; the backward pass recomputes xhat from x, mean and rstd.
+describeNative('batchNormReluForward / batchNormReluBackward', () => {
+  it.each(SHAPES)('[%i rows, %i channels]: the bits of the separate kernels', (rows, c) => {
+    const n = rows * c;
+    const x = floats(n, 3 * rows + c, -2, 3);
+    const dy = floats(n, 11 * rows + c, -1, 1);
+    const separate = forward(x, c, 1e-3);
+    const relu = new Float32Array(n);
+    native().relu(separate.xhat, relu);
+    const masked = new Float32Array(n);
+    native().reluGrad(dy, separate.xhat, masked);
+    const dxSeparate = backward(masked, separate.xhat, separate.rstd);
+    for (const threads of [1, 2, 3, 4]) {
+      const y = new Float32Array(n).fill(Number.NaN);
+      const [mean, variance, rstd] = [new Float32Array(c), new Float32Array(c), new Float32Array(c)];
+      expect(native().batchNormReluForward(x, y, mean, variance, rstd, 1e-3, threads)).toBe(true);
+      expect(sameBits(y, relu), `y, ${threads} threads`).toBe(true);
+      expect(sameBits(mean, separate.mean) && sameBits(rstd, separate.rstd)).toBe(true);
+      const dx = new Float32Array(n);
+      expect(native().batchNormReluBackward(dy, x, mean, rstd, dx, threads)).toBe(true);
+      expect(sameBits(dx, dxSeparate), `dx, ${threads} threads`).toBe(true);
+    }
+  });
+
+  it('y is +0 where xhat <= 0 (no -0)', () => {
+    const x = Float32Array.of(1, 2, 3, 4, 5, 6);
+    const y = new Float32Array(6);
+    const s = [new Float32Array(1), new Float32Array(1), new Float32Array(1)] as const;
+    native().batchNormReluForward(x, y, ...s, 0);
+    expect(Array.from(y).map((v) => Object.is(v, -0))).not.toContain(true);
+    expect(y.slice(0, 3).every((v) => v === 0)).toBe(true);
+    expect(y.slice(3).every((v) => v > 0)).toBe(true);
+  });
+
+  it('rejects sizes that do not fit, naming the function', () => {
+    const r = new Float32Array(4);
+    const a = new Float32Array(8);
+    expect(() => native().batchNormReluForward(a, new Float32Array(4), r, r, r, 1e-3)).toThrow(
+      /batchNormReluForward: sizes x 8, y 4, mean\/variance\/rstd 4\/4\/4 do not fit/,
+    );
+    expect(() => native().batchNormReluBackward(a, a, r, r, new Float32Array(4))).toThrow(
+      /batchNormReluBackward: sizes dy 8, x 8, mean 4, rstd 4, dx 4 do not fit/,
+    );
+  });
+});

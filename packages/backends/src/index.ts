@@ -28,7 +28,12 @@ export {
 } from './training-kernels';
 export { CONV2D_BACKPROP_FILTER, conv2DBackpropFilterViaConv2D } from './wasm/conv2d-backprop-filter';
 export { CONV2D_BACKPROP_INPUT, conv2DBackpropInputViaConv2D } from './wasm/conv2d-backprop-input';
-export { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD } from './wasm/native-batch-norm';
+export {
+  BATCH_NORM_RELU_TRAINING,
+  BATCH_NORM_RELU_TRAINING_GRAD,
+  BATCH_NORM_TRAINING,
+  BATCH_NORM_TRAINING_GRAD,
+} from './wasm/native-batch-norm';
 export { loadNative, NATIVE_PACKAGE, type NativeLoader } from './wasm/native-load';
 export { MOMENTUM_STEP } from './wasm/native-momentum-step';
 export { RELU_GRAD } from './wasm/native-relu';

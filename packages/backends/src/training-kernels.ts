@@ -9,8 +9,11 @@ import { conv2DBackpropInputViaConv2D } from './wasm/conv2d-backprop-input';
 import { conv2DNumericPadding } from './wasm/conv2d-numeric-padding';
 import { maxPoolGradOnHeap } from './wasm/max-pool-grad';
 import {
+  BATCH_NORM_RELU_TRAINING,
+  BATCH_NORM_RELU_TRAINING_GRAD,
   BATCH_NORM_TRAINING,
   BATCH_NORM_TRAINING_GRAD,
+  batchNormReluTrainingGradient,
   batchNormTrainingGradient,
   nativeBatchNormTraining,
   nativeBatchNormTrainingGrad,
@@ -218,6 +221,17 @@ export function registerNativeKernels(
       kernelFunc: nativeBatchNormTrainingGrad(kernels, nativeThreads),
     });
     tf.registerGradient(batchNormTrainingGradient);
+    tf.registerKernel({
+      kernelName: BATCH_NORM_RELU_TRAINING,
+      backendName: 'wasm',
+      kernelFunc: nativeBatchNormTraining(kernels, nativeThreads, true),
+    });
+    tf.registerKernel({
+      kernelName: BATCH_NORM_RELU_TRAINING_GRAD,
+      backendName: 'wasm',
+      kernelFunc: nativeBatchNormTrainingGrad(kernels, nativeThreads, true),
+    });
+    tf.registerGradient(batchNormReluTrainingGradient);
   }
   if (tf.getKernel(MOMENTUM_STEP, 'wasm') == null) {
     tf.registerKernel({

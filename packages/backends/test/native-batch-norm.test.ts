@@ -4,10 +4,10 @@
 // Tolerance: max |wasm - cpu| / max |cpu| <= 1e-5 for one layer (float32, channel sums in another order),
 // 1e-4 for a whole VGG's gradients.
 // Without the addon built these tests are skipped (reason printed) unless BMP_REQUIRE_NATIVE=1.
-import { BATCH_NORM_TRAINING_KERNEL, paperVgg } from '@bmp/models';
+import { BATCH_NORM_RELU_TRAINING_KERNEL, BATCH_NORM_TRAINING_KERNEL, paperVgg } from '@bmp/models';
 import { expectNoLeak, randomArray, tf } from '@bmp/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BATCH_NORM_TRAINING, initBackend, loadNative } from '../src';
+import { BATCH_NORM_RELU_TRAINING, BATCH_NORM_TRAINING, initBackend, loadNative } from '../src';
 import { scaledError } from './helpers';
 
 const REQUIRED = process.env.BMP_REQUIRE_NATIVE === '1';
@@ -65,6 +65,8 @@ describeNative('BmpBatchNormTraining on wasm', () => {
 
   it('is the kernel name @bmp/models looks for, and is registered on wasm only', () => {
     expect(BATCH_NORM_TRAINING).toBe(BATCH_NORM_TRAINING_KERNEL);
+    expect(BATCH_NORM_RELU_TRAINING).toBe(BATCH_NORM_RELU_TRAINING_KERNEL);
+    expect(tf.getKernel(BATCH_NORM_RELU_TRAINING, 'wasm')).toBeDefined();
     expect(tf.getKernel(BATCH_NORM_TRAINING, 'wasm')).toBeDefined();
     expect(tf.getKernel(BATCH_NORM_TRAINING, 'cpu')).toBeUndefined();
   });
@@ -157,13 +159,89 @@ describeNative('BmpBatchNormTraining on wasm', () => {
     const want = gradients();
     await tf.setBackend('wasm');
     const profile = await tf.profile(() => void gradients());
-    expect(profile.kernelNames).toContain(BATCH_NORM_TRAINING);
-    expect(profile.kernelNames).toContain('BmpBatchNormTrainingGrad');
+    // Every BN of the paper VGG feeds a ReLU: batch norm and ReLU run as one kernel each way.
+    expect(profile.kernelNames).toContain(BATCH_NORM_RELU_TRAINING);
+    expect(profile.kernelNames).toContain('BmpBatchNormReluTrainingGrad');
+    expect(profile.kernelNames).not.toContain('Relu');
+    expect(profile.kernelNames).not.toContain(BATCH_NORM_TRAINING);
     const got = gradients();
     for (const [name, g] of Object.entries(got))
       expect(scaledError(g, want[name]!), name).toBeLessThanOrEqual(1e-4);
     await expectNoLeak(gradients, 'fused gradient');
     tf.dispose([x, labels]);
     model.dispose();
+  });
+});
+
+// BmpBatchNormReluTraining: batch norm then ReLU as one kernel each way. On wasm it must give the bits of
+// BmpBatchNormTraining followed by tf.relu (values and gradients: the native passes do the same float32
+// operations), and, like that pair, agree with the composed ops on the cpu backend (1e-5).
+describeNative('BmpBatchNormReluTraining on wasm', () => {
+  function fusedRelu(x: tf.Tensor) {
+    const [y, mean, variance, rstd] = tf
+      .engine()
+      .runKernel(BATCH_NORM_RELU_TRAINING, { x }, { epsilon: EPS }) as tf.Tensor[];
+    return { y: y!, mean: mean!, variance: variance!, rstd: rstd! };
+  }
+  function separate(x: tf.Tensor) {
+    const p = viaKernel(x);
+    return { ...p, y: tf.relu(p.xhat) };
+  }
+  function composedRelu(x: tf.Tensor) {
+    const p = composed(x);
+    return { ...p, y: tf.relu(p.xhat) };
+  }
+  const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
+
+  /** Outputs and gradients of a loss of y (and of the statistics, when asked). */
+  async function run(
+    backend: 'cpu' | 'wasm',
+    f: typeof separate,
+    values: Float32Array,
+    shape: number[],
+    uses: string[],
+  ) {
+    await tf.setBackend(backend);
+    return tf.tidy(() => {
+      const x = tf.tensor(values, shape).add(1);
+      const w = tf.tensor(randomArray(values.length, 17), shape);
+      const loss = (v: tf.Tensor) => {
+        const p = f(v);
+        const terms = [tf.sum(tf.mul(p.y, w))];
+        if (uses.includes('stats')) terms.push(tf.sum(tf.mul(p.mean, 3)), tf.sum(p.variance), tf.sum(p.rstd));
+        return tf.addN(terms) as tf.Scalar;
+      };
+      const o = f(x);
+      return [o.y, o.mean, o.variance, o.rstd, tf.grad(loss)(x)].map((t) => t.dataSync() as Float32Array);
+    });
+  }
+
+  it.each([[[64, 8, 8, 16]], [[4, 5, 5, 8]], [[3, 7]]])(
+    '%j: the bits of BmpBatchNormTraining + relu',
+    async (shape) => {
+      const values = randomArray(
+        shape.reduce((a, b) => a * b, 1),
+        5 + shape[0]!,
+        2,
+      );
+      for (const uses of [[], ['stats']]) {
+        const want = await run('wasm', separate, values, shape, uses);
+        const got = await run('wasm', fusedRelu as unknown as typeof separate, values, shape, uses);
+        ['y', 'mean', 'variance', 'rstd', 'dx'].forEach((name, i) => {
+          expect(bits(got[i]!), `${name} ${uses}`).toEqual(bits(want[i]!));
+        });
+      }
+    },
+  );
+
+  it('the gradient through y and the statistics matches the composed ops on cpu (1e-5)', async () => {
+    const shape = [6, 3, 3, 4];
+    const values = randomArray(6 * 3 * 3 * 4, 47, 2);
+    for (const uses of [[], ['stats']]) {
+      const want = await run('cpu', composedRelu, values, shape, uses);
+      const got = await run('wasm', fusedRelu as unknown as typeof separate, values, shape, uses);
+      expect(scaledError(got[4]!, want[4]!), `dx ${uses}`).toBeLessThanOrEqual(1e-5);
+      expect(scaledError(got[0]!, want[0]!), 'y').toBeLessThanOrEqual(1e-5);
+    }
   });
 });

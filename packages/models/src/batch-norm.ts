@@ -16,6 +16,13 @@ import * as tf from '@tensorflow/tfjs-core';
  */
 export const BATCH_NORM_TRAINING_KERNEL = 'BmpBatchNormTraining';
 
+/**
+ * A kernel `({ x }, { epsilon }) -> [relu(xhat), mean, variance, rstd]` with a registered gradient:
+ * batch norm then ReLU in the same passes (the paper VGGs' order). Used by fusedBatchNormReluTraining when
+ * the current backend has it; it must give the bits of BATCH_NORM_TRAINING_KERNEL followed by tf.relu.
+ */
+export const BATCH_NORM_RELU_TRAINING_KERNEL = 'BmpBatchNormReluTraining';
+
 export interface BatchStatistics {
   mean: tf.Tensor;
   variance: tf.Tensor;
@@ -54,4 +61,20 @@ export function fusedBatchNormTraining(h: tf.Tensor, epsilon: number): { out: tf
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return { out: normalise(h), mean, variance };
+}
+
+/** relu(fusedBatchNormTraining(h)), in one kernel where the backend has BATCH_NORM_RELU_TRAINING_KERNEL. */
+export function fusedBatchNormReluTraining(
+  h: tf.Tensor,
+  epsilon: number,
+): { out: tf.Tensor } & BatchStatistics {
+  if (h.dtype === 'float32' && tf.getKernel(BATCH_NORM_RELU_TRAINING_KERNEL, tf.getBackend()) != null) {
+    const [out, mean, variance, rstd] = tf
+      .engine()
+      .runKernel(BATCH_NORM_RELU_TRAINING_KERNEL, { x: h }, { epsilon }) as tf.Tensor[];
+    rstd!.dispose(); // the gradient keeps its own copy
+    return { out: out!, mean: mean!, variance: variance! };
+  }
+  const normalised = fusedBatchNormTraining(h, epsilon);
+  return { ...normalised, out: tf.relu(normalised.out) };
 }

@@ -1,5 +1,5 @@
 export type { Block, Conv2DBlock, DenseBlock } from '@bmp/hessian';
-export { BATCH_NORM_TRAINING_KERNEL } from './batch-norm';
+export { BATCH_NORM_RELU_TRAINING_KERNEL, BATCH_NORM_TRAINING_KERNEL } from './batch-norm';
 export type { CommonOptions } from './common';
 export type { FeatureShape, GraphOp } from './graph';
 export { DEFAULT_GAUSSIAN_STD, type InitSpec, orthogonalKernel, resolveInit } from './init';

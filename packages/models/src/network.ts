@@ -1,6 +1,6 @@
 import type { Block } from '@bmp/hessian';
 import * as tf from '@tensorflow/tfjs-core';
-import { fusedBatchNormTraining } from './batch-norm';
+import { fusedBatchNormReluTraining, fusedBatchNormTraining } from './batch-norm';
 import { ensureDirectory, joinPath, readFileBytes, writeFileAtomic } from './files';
 import type { FeatureShape, GraphNode } from './graph';
 import { KERAS_VERSION, kerasTopology, nodeWeights } from './layers-export';
@@ -178,8 +178,19 @@ export class Network {
         `model '${this.name}' expects input [batch, ${expected.join(', ')}], got [${x.shape.join(', ')}]`,
       );
     }
+    // fusedBatchNorm: a BN node whose only reader is a ReLU (and whose own output is not asked for) runs
+    // with it as one op; the ReLU node then takes the result.
+    const fusedRelu = new Map<string, string>(); // BN node id -> its ReLU node id
+    if (training && options.fusedBatchNorm) {
+      for (const node of this.nodes) {
+        if (node.op !== 'batchNorm' || wanted.includes(node.id)) continue;
+        const readers = this.nodes.filter((n) => n.inputs.includes(node.id));
+        if (readers.length === 1 && readers[0]!.op === 'relu') fusedRelu.set(node.id, readers[0]!.id);
+      }
+    }
     return tf.tidy(() => {
       const values = new Map<string, tf.Tensor>();
+      const ahead = new Map<string, tf.Tensor>(); // ReLU outputs computed with their BN
       const pending: Array<{
         node: GraphNode & { op: 'batchNorm' };
         mean: tf.Tensor;
@@ -212,7 +223,13 @@ export class Network {
                   `${this.name}/${node.id}: batch normalisation in training mode needs more than 1 value per channel, got input shape [${h.shape}]`,
                 );
               }
-              if (options.fusedBatchNorm) {
+              const relu = fusedRelu.get(node.id);
+              if (relu != null) {
+                const fused = fusedBatchNormReluTraining(h, this.batchNormEpsilon);
+                ahead.set(relu, fused.out);
+                out = fused.out; // nothing else reads this node (see fusedRelu)
+                if (update) pending.push({ node, mean: fused.mean, variance: fused.variance, n });
+              } else if (options.fusedBatchNorm) {
                 const fused = fusedBatchNormTraining(h, this.batchNormEpsilon);
                 out = fused.out;
                 if (update) pending.push({ node, mean: fused.mean, variance: fused.variance, n });
@@ -230,7 +247,7 @@ export class Network {
             break;
           }
           case 'relu':
-            out = tf.relu(h);
+            out = ahead.get(node.id) ?? tf.relu(h);
             break;
           case 'maxPool':
             out = tf.maxPool(h as tf.Tensor4D, 2, 2, 'valid');

@@ -265,9 +265,12 @@ napi_value maxPoolGradEntry(napi_env env, napi_callback_info info) {
   return boolean(env, true);
 }
 
-// (x, xhat: Float32Array, mean, variance, rstd: Float32Array(C), epsilon: number, threads?: number):
-// batch-norm forward over the rows of x viewed as [rows, C], C = mean.length.
+// (x, out, mean, variance, rstd: Float32Array, epsilon: number, threads?: number): batch-norm forward over
+// the rows of x viewed as [rows, C], C = mean.length; out = xhat, or (Relu) y = relu(xhat).
+template <bool Relu>
 napi_value batchNormForwardEntry(napi_env env, napi_callback_info info) {
+  const std::string name = Relu ? "batchNormReluForward" : "batchNormForward";
+  const char* out = Relu ? "y" : "xhat";
   size_t argc = 7;
   napi_value argv[7];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
@@ -278,17 +281,19 @@ napi_value batchNormForwardEntry(napi_env env, napi_callback_info info) {
   bool ok = argc >= 6;
   for (int i = 0; ok && i < 5; i++) ok = floatArray(env, argv[i], &p[i], &n[i]);
   if (!ok || !numberArg(env, argv[5], &eps) || !threadsArg(env, argc, argv, 6, &threads))
-    return throwError(env, "batchNormForward takes (x, xhat, mean, variance, rstd: Float32Array, epsilon: number, threads?: integer >= 1)");
+    return throwError(env, name + " takes (x, " + out +
+                               ", mean, variance, rstd: Float32Array, epsilon: number, threads?: integer >= 1)");
   const size_t c = n[2];
   if (c == 0 || n[0] % c != 0 || n[1] != n[0] || n[3] != c || n[4] != c)
-    return throwError(env, "batchNormForward: sizes x " + std::to_string(n[0]) + ", xhat " + std::to_string(n[1]) +
+    return throwError(env, name + ": sizes x " + std::to_string(n[0]) + ", " + out + " " + std::to_string(n[1]) +
                                ", mean/variance/rstd " + std::to_string(n[2]) + "/" + std::to_string(n[3]) + "/" +
                                std::to_string(n[4]) + " do not fit [rows, C]");
-  bmp::batchNormForward(p[0], int64_t(n[0] / c), int64_t(c), float(eps), p[1], p[2], p[3], p[4], threads);
+  bmp::batchNormForward(p[0], int64_t(n[0] / c), int64_t(c), float(eps), Relu ? nullptr : p[1], p[2], p[3], p[4],
+                        threads, Relu ? p[1] : nullptr);
   return boolean(env, true);
 }
 
-// (dy, xhat: Float32Array, rstd: Float32Array(C), dx: Float32Array, threads?: number): the gradient of
+// (dy, xhat, rstd: Float32Array(C), dx: Float32Array, threads?: number): the gradient of
 // batchNormForward's xhat with respect to x.
 napi_value batchNormBackwardEntry(napi_env env, napi_callback_info info) {
   size_t argc = 5;
@@ -306,6 +311,28 @@ napi_value batchNormBackwardEntry(napi_env env, napi_callback_info info) {
     return throwError(env, "batchNormBackward: sizes dy " + std::to_string(n[0]) + ", xhat " + std::to_string(n[1]) +
                                ", rstd " + std::to_string(n[2]) + ", dx " + std::to_string(n[3]) + " do not fit [rows, C]");
   bmp::batchNormBackward(p[0], p[1], p[2], int64_t(n[0] / c), int64_t(c), p[3], threads);
+  return boolean(env, true);
+}
+
+// (dy, x, mean, rstd: Float32Array(C), dx: Float32Array, threads?: number): the gradient of
+// batchNormReluForward's y with respect to x (xhat recomputed from x, mean and rstd).
+napi_value batchNormReluBackwardEntry(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  float* p[5];
+  size_t n[5];
+  int threads;
+  bool ok = argc >= 5;
+  for (int i = 0; ok && i < 5; i++) ok = floatArray(env, argv[i], &p[i], &n[i]);
+  if (!ok || !threadsArg(env, argc, argv, 5, &threads))
+    return throwError(env, "batchNormReluBackward takes (dy, x, mean, rstd, dx: Float32Array, threads?: integer >= 1)");
+  const size_t c = n[2];
+  if (c == 0 || n[0] % c != 0 || n[1] != n[0] || n[3] != c || n[4] != n[0])
+    return throwError(env, "batchNormReluBackward: sizes dy " + std::to_string(n[0]) + ", x " + std::to_string(n[1]) +
+                               ", mean " + std::to_string(n[2]) + ", rstd " + std::to_string(n[3]) + ", dx " +
+                               std::to_string(n[4]) + " do not fit [rows, C]");
+  bmp::batchNormReluBackward(p[0], p[1], p[2], p[3], int64_t(n[0] / c), int64_t(c), p[4], threads);
   return boolean(env, true);
 }
 
@@ -342,8 +369,10 @@ napi_value init(napi_env env, napi_value exports) {
       {"maxPool", nullptr, maxPoolEntry, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reluGrad", nullptr, reluGradEntry, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPoolGrad", nullptr, maxPoolGradEntry, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"batchNormForward", nullptr, batchNormForwardEntry, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNormForward", nullptr, batchNormForwardEntry<false>, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNormBackward", nullptr, batchNormBackwardEntry, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNormReluForward", nullptr, batchNormForwardEntry<true>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNormReluBackward", nullptr, batchNormReluBackwardEntry, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, infoEntry, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

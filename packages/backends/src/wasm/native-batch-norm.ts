@@ -1,4 +1,4 @@
-// Batch normalisation on batch statistics (no affine parameters) as two kernels of @bmp/backends-native on
+// Batch normalisation on batch statistics (no affine parameters) as kernels of @bmp/backends-native on
 // the wasm heap, two passes over the activations each way instead of the ~12 of the composed tfjs ops:
 //
 //   BmpBatchNormTraining({ x }, { epsilon }) -> [xhat, mean, variance, rstd]   (statistics over all axes but
@@ -6,14 +6,23 @@
 //   BmpBatchNormTrainingGrad({ dy, xhat, rstd, [dMean, dVariance, dRstd] }) -> dx = rstd * (dy - mean(dy) -
 //     xhat * mean(dy * xhat)), plus the terms of the optional per-channel gradients of the statistics
 //
-// The kernel names are a contract with @bmp/models (its fusedBatchNorm path runs the first kernel when the
-// current backend has it); the gradient registered here makes it differentiable through every output.
+// and batch norm then ReLU (the paper VGGs' order) in the same passes, xhat not stored:
+//
+//   BmpBatchNormReluTraining({ x }, { epsilon }) -> [relu(xhat), mean, variance, rstd]
+//   BmpBatchNormReluTrainingGrad({ dy, x, mean, rstd, [dMean, dVariance, dRstd] }) -> the gradient above of
+//     g = dy * step(xhat), xhat recomputed from x as the forward pass computed it
+//
+// The ReLU versions give the bits of BmpBatchNormTraining followed by Relu, and of their gradients. The
+// kernel names are a contract with @bmp/models (its fusedBatchNorm path runs them when the current
+// backend has them); the gradients registered here make them differentiable through every output.
 import type { NativeKernels } from '@bmp/backends-native';
 import * as tf from '@tensorflow/tfjs-core';
 import type { NativeThreads } from './native-conv';
 
 export const BATCH_NORM_TRAINING = 'BmpBatchNormTraining';
 export const BATCH_NORM_TRAINING_GRAD = 'BmpBatchNormTrainingGrad';
+export const BATCH_NORM_RELU_TRAINING = 'BmpBatchNormReluTraining';
+export const BATCH_NORM_RELU_TRAINING_GRAD = 'BmpBatchNormReluTrainingGrad';
 
 interface HeapBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
@@ -36,7 +45,12 @@ function checkFloat(name: string, t: tf.TensorInfo): void {
   }
 }
 
-export function nativeBatchNormTraining(native: NativeKernels, holder: NativeThreads): tf.KernelFunc {
+/** `relu`: BmpBatchNormReluTraining, whose first output is relu(xhat). */
+export function nativeBatchNormTraining(
+  native: NativeKernels,
+  holder: NativeThreads,
+  relu = false,
+): tf.KernelFunc {
   return (args) => {
     const { x } = args.inputs as { x: tf.TensorInfo };
     const { epsilon } = args.attrs as { epsilon: number };
@@ -50,18 +64,26 @@ export function nativeBatchNormTraining(native: NativeKernels, holder: NativeThr
       backend.makeOutput([channels], 'float32'),
     ];
     // Views after every allocation: growing the wasm memory detaches older ones.
-    const [xhat, mean, variance, rstd] = outs.map((t) => backend.typedArrayFromHeap(t) as Float32Array);
+    const [first, mean, variance, rstd] = outs.map((t) => backend.typedArrayFromHeap(t) as Float32Array);
     const xv = backend.typedArrayFromHeap(x) as Float32Array;
-    native.batchNormForward(xv, xhat!, mean!, variance!, rstd!, epsilon, holder.threads);
+    const forward = relu ? native.batchNormReluForward : native.batchNormForward;
+    forward(xv, first!, mean!, variance!, rstd!, epsilon, holder.threads);
     return outs;
   };
 }
 
-export function nativeBatchNormTrainingGrad(native: NativeKernels, holder: NativeThreads): tf.KernelFunc {
+/** `relu`: BmpBatchNormReluTrainingGrad, whose dy is the gradient of relu(xhat) and which gets x and mean. */
+export function nativeBatchNormTrainingGrad(
+  native: NativeKernels,
+  holder: NativeThreads,
+  relu = false,
+): tf.KernelFunc {
   return (args) => {
-    const { dy, xhat, rstd, ...statistics } = args.inputs as {
+    const { dy, xhat, x, mean, rstd, ...statistics } = args.inputs as {
       dy: tf.TensorInfo;
-      xhat: tf.TensorInfo;
+      xhat?: tf.TensorInfo;
+      x?: tf.TensorInfo;
+      mean?: tf.TensorInfo;
       rstd: tf.TensorInfo;
       dMean?: tf.TensorInfo;
       dVariance?: tf.TensorInfo;
@@ -71,8 +93,18 @@ export function nativeBatchNormTrainingGrad(native: NativeKernels, holder: Nativ
     const backend = heap(args.backend);
     const dx = backend.makeOutput([...dy.shape], 'float32');
     const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
-    native.batchNormBackward(view(dy), view(xhat), view(rstd), view(dx), holder.threads);
-    addStatisticsTerms(view(dx), view(xhat), view(rstd), statistics, view);
+    let xhatOf: () => Float32Array;
+    if (relu) {
+      const [xv, mv, rv] = [view(x!), view(mean!), view(rstd)];
+      native.batchNormReluBackward(view(dy), xv, mv, rv, view(dx), holder.threads);
+      // Only for the statistics terms (rare): xhat as the forward pass computed it.
+      const c = rv.length;
+      xhatOf = () => Float32Array.from(xv, (v, i) => Math.fround(v - mv[i % c]!) * rv[i % c]!);
+    } else {
+      native.batchNormBackward(view(dy), view(xhat!), view(rstd), view(dx), holder.threads);
+      xhatOf = () => view(xhat!);
+    }
+    addStatisticsTerms(view(dx), xhatOf, view(rstd), statistics, view);
     return dx;
   };
 }
@@ -85,7 +117,7 @@ export function nativeBatchNormTrainingGrad(native: NativeKernels, holder: Nativ
  */
 function addStatisticsTerms(
   dx: Float32Array,
-  xhat: Float32Array,
+  xhatOf: () => Float32Array,
   rstd: Float32Array,
   statistics: { dMean?: tf.TensorInfo; dVariance?: tf.TensorInfo; dRstd?: tf.TensorInfo },
   view: (t: tf.TensorInfo) => Float32Array,
@@ -108,10 +140,19 @@ function addStatisticsTerms(
     any ||= shift[c] !== 0 || scale[c] !== 0;
   }
   if (!any) return;
+  const xhat = xhatOf();
   for (let i = 0; i < dx.length; i++) {
     const c = i % channels;
     dx[i] = f(dx[i]! + shift[c]!) + f(xhat[i]! * scale[c]!);
   }
+}
+
+function statisticsGradients(dMean: tf.Tensor | null, dVariance: tf.Tensor | null, dRstd: tf.Tensor | null) {
+  const statistics: tf.NamedTensorMap = {};
+  if (dMean != null) statistics.dMean = dMean;
+  if (dVariance != null) statistics.dVariance = dVariance;
+  if (dRstd != null) statistics.dRstd = dRstd;
+  return statistics;
 }
 
 /**
@@ -124,17 +165,34 @@ export const batchNormTrainingGradient: tf.GradConfig = {
   gradFunc: (dys, saved) => {
     const [dXhat, dMean, dVariance, dRstd] = dys as (tf.Tensor | null)[];
     const [xhat, rstd] = saved as tf.Tensor[];
-    const statistics: tf.NamedTensorMap = {};
-    if (dMean != null) statistics.dMean = dMean;
-    if (dVariance != null) statistics.dVariance = dVariance;
-    if (dRstd != null) statistics.dRstd = dRstd;
     return {
       x: () =>
         tf.engine().runKernel(BATCH_NORM_TRAINING_GRAD, {
           dy: dXhat ?? tf.zerosLike(xhat!),
           xhat: xhat!,
           rstd: rstd!,
-          ...statistics,
+          ...statisticsGradients(dMean ?? null, dVariance ?? null, dRstd ?? null),
+        }) as tf.Tensor,
+    };
+  },
+};
+
+/** The same for BmpBatchNormReluTraining, whose first output is relu(xhat): it keeps x, mean and rstd. */
+export const batchNormReluTrainingGradient: tf.GradConfig = {
+  kernelName: BATCH_NORM_RELU_TRAINING,
+  inputsToSave: ['x'],
+  outputsToSave: [false, true, false, true],
+  gradFunc: (dys, saved) => {
+    const [dY, dMean, dVariance, dRstd] = dys as (tf.Tensor | null)[];
+    const [x, mean, rstd] = saved as tf.Tensor[];
+    return {
+      x: () =>
+        tf.engine().runKernel(BATCH_NORM_RELU_TRAINING_GRAD, {
+          dy: dY ?? tf.zerosLike(x!),
+          x: x!,
+          mean: mean!,
+          rstd: rstd!,
+          ...statisticsGradients(dMean ?? null, dVariance ?? null, dRstd ?? null),
         }) as tf.Tensor,
     };
   },
