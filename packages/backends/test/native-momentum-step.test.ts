@@ -24,6 +24,13 @@ type Make = (blocks: Block[]) => MomentumSGD | ScaleAmendedSGD;
 
 let uid = 0;
 
+function expectSameBits(got: Float32Array[], want: Float32Array[], what: string): void {
+  expect(got).toHaveLength(want.length);
+  for (const [i, g] of got.entries()) {
+    expect(new Uint32Array(g.buffer), `${what} ${i}`).toEqual(new Uint32Array(want[i]!.buffer));
+  }
+}
+
 /** Three steps on `backend`; the weights and buffers after them, and the kernels that ran. */
 async function steps(backend: 'cpu' | 'wasm', make: Make, withKernel = true) {
   await tf.setBackend(backend);
@@ -113,13 +120,8 @@ describeNative('BmpSgdMomentumStep on wasm', () => {
     // The composed ops: 3 Multiply per variable over its weights (ScaleAmendedSGD multiplies scalars too).
     expect(got.kernels.filter((k) => k.startsWith('Multiply') && k !== 'Multiply 1')).toEqual([]);
     expect(want.kernels.filter((k) => k.startsWith('Multiply') && k !== 'Multiply 1')).toHaveLength(9 * 3);
-    got.weights.forEach((w, i) =>
-      expect(new Uint32Array(w.buffer), `weight ${i}`).toEqual(new Uint32Array(want.weights[i]!.buffer)),
-    );
-    expect(got.buffers).toHaveLength(want.buffers.length);
-    got.buffers.forEach((u, i) =>
-      expect(new Uint32Array(u.buffer), `buffer ${i}`).toEqual(new Uint32Array(want.buffers[i]!.buffer)),
-    );
+    expectSameBits(got.weights, want.weights, 'weight');
+    expectSameBits(got.buffers, want.buffers, 'buffer');
   });
 
   // MomentumSGD's update has no reduction, so the cpu backend (an independent implementation of the
@@ -128,9 +130,7 @@ describeNative('BmpSgdMomentumStep on wasm', () => {
   it.each(cases.slice(0, 2))('%s: also bit-identical to the cpu backend', async (_, make) => {
     const want = await steps('cpu', make);
     const got = await steps('wasm', make);
-    got.weights.forEach((w, i) =>
-      expect(new Uint32Array(w.buffer), `weight ${i}`).toEqual(new Uint32Array(want.weights[i]!.buffer)),
-    );
+    expectSameBits(got.weights, want.weights, 'weight');
   });
 
   it('bad inputs name the kernel and the input', async () => {
