@@ -3,7 +3,7 @@
 // anywhere would round once instead of twice and show up here).
 // When the addon is not built, every test here is skipped with the reason printed, unless
 // BMP_REQUIRE_NATIVE=1 (then they fail).
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { expectTypeError, floats, native, nativeDescribe } from './native';
 
 const describeNative = nativeDescribe('sgd tests');

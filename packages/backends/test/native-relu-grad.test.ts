@@ -76,3 +76,30 @@ describeNative('BmpReluGrad on wasm', () => {
     tf.dispose([a, b]);
   });
 });
+
+describeNative('second derivatives through the Relu gradient', () => {
+  it('a Hessian-vector product of a ReLU net on wasm (native) equals the cpu backend (tfjs formula), 1e-5', async () => {
+    // f(w) = sum(relu(A w)^2 * c): H v = 2 A^T diag(step(A w) * c) A v, here through tf.grad of tf.grad.
+    const a = randomArray(6 * 4, 51);
+    const w0 = randomArray(4, 52);
+    const v0 = randomArray(4, 53);
+    const c0 = randomArray(6, 54);
+    const hvp = async (backend: 'cpu' | 'wasm') => {
+      await tf.setBackend(backend);
+      return tf.tidy(() => {
+        const A = tf.tensor2d(a, [6, 4]);
+        const c = tf.tensor1d(c0);
+        const v = tf.tensor1d(v0);
+        const f = (w: tf.Tensor) =>
+          tf.sum(tf.mul(tf.square(tf.relu(tf.matMul(A, w.reshape([4, 1])).reshape([6]))), c));
+        const gv = (w: tf.Tensor) => tf.sum(tf.mul(tf.grad(f)(w), v)) as tf.Scalar;
+        return tf.grad(gv)(tf.tensor1d(w0)).dataSync() as Float32Array;
+      });
+    };
+    const want = await hvp('cpu');
+    const got = await hvp('wasm');
+    const scale = Math.max(...Array.from(want, Math.abs));
+    expect(scale).toBeGreaterThan(0);
+    for (let i = 0; i < 4; i++) expect(Math.abs(got[i]! - want[i]!) / scale).toBeLessThanOrEqual(1e-5);
+  });
+});

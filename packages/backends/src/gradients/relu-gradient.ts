@@ -18,11 +18,29 @@ const reluGradient: tf.GradConfig = {
   },
 };
 
+/**
+ * BmpReluGrad's own gradient, so that second derivatives (Hessian-vector products) work through it as
+ * through tfjs' mul(dy, step(x)): linear in dy with the same mask, and zero in x (step is flat).
+ */
+const reluGradGradient: tf.GradConfig = {
+  kernelName: RELU_GRAD,
+  inputsToSave: ['x'],
+  gradFunc: (ddx, saved) => {
+    const [x] = saved as tf.Tensor[];
+    const g = ddx as tf.Tensor;
+    return {
+      dy: () => tf.engine().runKernel(RELU_GRAD, { dy: g, x: x! }) as tf.Tensor,
+      x: () => tf.zerosLike(x!),
+    };
+  },
+};
+
 let registered = false;
 
-/** Registers the gradient (process-wide, for every backend). Idempotent. */
+/** Registers the gradients (process-wide, for every backend). Idempotent. */
 export function registerReluGradient(): void {
   if (registered) return;
   tf.registerGradient(reluGradient);
+  tf.registerGradient(reluGradGradient);
   registered = true;
 }
