@@ -132,6 +132,27 @@ function run(which: Which, g: Geo, seed: number, threads: number) {
   return { ok, out, want: () => reference(which, g, x, w, dy) };
 }
 
+/** Runs `fn` with BMP_NATIVE_CONV set to `value` (the addon reads it on every call). */
+function withConvOption<T>(value: string, fn: () => T): T {
+  process.env.BMP_NATIVE_CONV = value;
+  try {
+    return fn();
+  } finally {
+    delete process.env.BMP_NATIVE_CONV;
+  }
+}
+
+const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
+
+/** [label, kind, geometry, index] for the forward pass, and the input gradient where it is covered. */
+function forwardAndInputCases(geos: Geo[], kinds: Which[] = ['forward', 'input']) {
+  return geos.flatMap((g, i) =>
+    kinds
+      .filter((k) => k !== 'input' || (g.sh === 1 && g.sw === 1 && g.ci % 4 === 0))
+      .map((k) => [`${k}: ${label(g)}`, k, g, i] as const),
+  );
+}
+
 const OUT_CHANNELS = [4, 8, 12, 16, 20, 32, 48, 128];
 
 /**
@@ -284,27 +305,13 @@ const DIRECT_CASES: Geo[] = [
 ];
 
 describeNative('direct kernels (output rows of 8+ pixels)', () => {
-  function withPacked<T>(fn: () => T): T {
-    process.env.BMP_NATIVE_CONV = 'packed';
-    try {
-      return fn();
-    } finally {
-      delete process.env.BMP_NATIVE_CONV;
-    }
-  }
-  const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
-  const kinds: Which[] = ['forward', 'filter', 'input'];
-  const cases = DIRECT_CASES.flatMap((g, i) =>
-    kinds
-      .filter((k) => k !== 'input' || (g.sh === 1 && g.sw === 1 && g.ci % 4 === 0))
-      .map((k) => [`${k}: ${label(g)}`, k, g, i] as const),
-  );
+  const cases = forwardAndInputCases(DIRECT_CASES, ['forward', 'filter', 'input']);
 
   it.each(cases)('%s: the reference, and the packed kernels bit for bit', (_, which, g, i) => {
     const r = run(which, g, 5000 + 7 * i, 1 + (i % 3));
     expect(r.ok).toBe(true);
     expect(scaledError(r.out, r.want())).toBeLessThanOrEqual(TOLERANCE);
-    const packed = withPacked(() => run(which, g, 5000 + 7 * i, 1));
+    const packed = withConvOption('packed', () => run(which, g, 5000 + 7 * i, 1));
     expect(packed.ok).toBe(true);
     expect(bits(r.out)).toEqual(bits(packed.out));
   });
@@ -335,20 +342,7 @@ const WIDE_CASES: Geo[] = [
 ];
 
 describeNative('depth blocking (depth > 1536)', () => {
-  function withOption<T>(value: string, fn: () => T): T {
-    process.env.BMP_NATIVE_CONV = value;
-    try {
-      return fn();
-    } finally {
-      delete process.env.BMP_NATIVE_CONV;
-    }
-  }
-  const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
-  const cases = WIDE_CASES.flatMap((g, i) =>
-    (['forward', 'input'] as Which[])
-      .filter((k) => k !== 'input' || (g.sh === 1 && g.sw === 1 && g.ci % 4 === 0))
-      .map((k) => [`${k}: ${label(g)}`, k, g, i] as const),
-  );
+  const cases = forwardAndInputCases(WIDE_CASES);
 
   it.each(cases)('%s: the reference, and bit for bit unblocked, packed and both', (_, which, g, i) => {
     const seed = 7000 + 7 * i;
@@ -356,7 +350,7 @@ describeNative('depth blocking (depth > 1536)', () => {
     expect(r.ok).toBe(true);
     expect(scaledError(r.out, r.want())).toBeLessThanOrEqual(TOLERANCE);
     for (const option of ['unblocked', 'packed', 'packed,unblocked']) {
-      const other = withOption(option, () => run(which, g, seed, 2));
+      const other = withConvOption(option, () => run(which, g, seed, 2));
       expect(bits(other.out), option).toEqual(bits(r.out));
     }
   });
@@ -377,24 +371,14 @@ const POSITION_CASES: Geo[] = [
 ];
 
 describeNative('position tiles (small outputs) and filter panels (128+ channels)', () => {
-  const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
-  const cases = POSITION_CASES.flatMap((g, i) =>
-    (['forward', 'input'] as Which[])
-      .filter((k) => k !== 'input' || (g.sh === 1 && g.sw === 1 && g.ci % 4 === 0))
-      .map((k) => [`${k}: ${label(g)}`, k, g, i] as const),
-  );
+  const cases = forwardAndInputCases(POSITION_CASES);
 
   it.each(cases)('%s: the reference, and the packed kernels bit for bit', (_, which, g, i) => {
     const seed = 8000 + 7 * i;
     const r = run(which, g, seed, 1 + (i % 3));
     expect(r.ok).toBe(true);
     expect(scaledError(r.out, r.want())).toBeLessThanOrEqual(TOLERANCE);
-    process.env.BMP_NATIVE_CONV = 'packed';
-    try {
-      expect(bits(run(which, g, seed, 2).out)).toEqual(bits(r.out));
-    } finally {
-      delete process.env.BMP_NATIVE_CONV;
-    }
+    expect(bits(withConvOption('packed', () => run(which, g, seed, 2)).out)).toEqual(bits(r.out));
   });
 });
 

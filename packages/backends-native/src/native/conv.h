@@ -57,31 +57,53 @@ struct ConvGeom {
   int depth() const { return kh * kw * ci; }
 };
 
+// The register tile of every micro-kernel: MR x NV vectors of L floats, acc[r][j].
+#define BMP_INLINE __attribute__((always_inline)) inline
+
+// Zeroes the tile, or (`accumulate`) loads rows < rows from c to continue a sum over a later depth block
+// (the rows past `rows` start at 0). Continuing from the stored float32 partial sums repeats exactly the
+// operations of one unbroken sum, so depth blocking does not change any bit of the result.
+template <int L, int MR, int NV>
+BMP_INLINE void startTile(typename Vec<L>::type (&acc)[MR][NV], const float* c, int64_t ldc, int rows,
+                          bool accumulate) {
+  using V = Vec<L>;
+  for (int r = 0; r < MR; r++)
+    for (int j = 0; j < NV; j++) acc[r][j] = accumulate && r < rows ? V::load(c + r * ldc + j * L) : V::splat(0.f);
+}
+
+// One depth step: acc[r][j] += a[r * aStride] * b[j * L ..].
+template <int L, int MR, int NV>
+BMP_INLINE void addOuterProduct(typename Vec<L>::type (&acc)[MR][NV], const float* a, int64_t aStride,
+                                const float* b) {
+  using V = Vec<L>;
+  typename V::type bv[NV];
+  for (int j = 0; j < NV; j++) bv[j] = V::load(b + j * L);
+  for (int r = 0; r < MR; r++) {
+    const typename V::type s = V::splat(a[r * aStride]);
+    for (int j = 0; j < NV; j++) acc[r][j] += s * bv[j];
+  }
+}
+
+// Writes the tile's rows < rows to c, or (`add`) adds them to c.
+template <int L, int MR, int NV>
+BMP_INLINE void storeTile(const typename Vec<L>::type (&acc)[MR][NV], float* c, int64_t ldc, int rows, bool add) {
+  using V = Vec<L>;
+  for (int r = 0; r < MR && r < rows; r++)
+    for (int j = 0; j < NV; j++) {
+      float* p = c + r * ldc + j * L;
+      V::store(p, add ? V::load(p) + acc[r][j] : acc[r][j]);
+    }
+}
+
 // c[r][0..NV*L) += sum_k a[k*MR + r] * b[k*ldb + 0..NV*L), for r < rows (the filter gradient adds
 // one pixel chunk at a time).
 template <int L, int MR, int NV>
 inline void microKernel(const float* a, const float* b, int64_t ldb, int depth, float* c, int64_t ldc,
                         int rows) {
-  using V = Vec<L>;
-  typename V::type acc[MR][NV];
-  for (int r = 0; r < MR; r++)
-    for (int j = 0; j < NV; j++) acc[r][j] = V::splat(0.f);
-  for (int k = 0; k < depth; k++) {
-    typename V::type bv[NV];
-    for (int j = 0; j < NV; j++) bv[j] = V::load(b + k * ldb + j * L);
-    const float* ak = a + k * MR;
-    for (int r = 0; r < MR; r++) {
-      const typename V::type s = V::splat(ak[r]);
-      for (int j = 0; j < NV; j++) acc[r][j] += s * bv[j];
-    }
-  }
-  for (int r = 0; r < MR; r++) {
-    if (r >= rows) break;
-    for (int j = 0; j < NV; j++) {
-      float* p = c + r * ldc + j * L;
-      V::store(p, V::load(p) + acc[r][j]);
-    }
-  }
+  typename Vec<L>::type acc[MR][NV];
+  startTile<L, MR, NV>(acc, c, ldc, rows, false);
+  for (int k = 0; k < depth; k++) addOuterProduct<L, MR, NV>(acc, a + k * MR, 1, b + k * ldb);
+  storeTile<L, MR, NV>(acc, c, ldc, rows, true);
 }
 
 }  // namespace bmp
@@ -136,42 +158,20 @@ void packPixels(const float* x, const ConvGeom& g, int64_t p0, int rows, int k0,
   }
 }
 
-// Loads the accumulators from c (rows < rows; the others start at 0) to continue a sum over a later
-// depth block, or zeroes them. Continuing from the stored float32 partial sums repeats exactly the
-// operations of one unbroken sum, so depth blocking does not change any bit of the result.
-template <int L, int MR, int NV>
-inline void startAccumulators(typename Vec<L>::type (&acc)[MR][NV], const float* c, int64_t ldc, int rows,
-                              bool accumulate) {
-  using V = Vec<L>;
-  for (int r = 0; r < MR; r++)
-    for (int j = 0; j < NV; j++) acc[r][j] = accumulate && r < rows ? V::load(c + r * ldc + j * L) : V::splat(0.f);
-}
-
 // c[r][0..NV*L) (+)= sum_k a(r, k) * b[k*ldb + 0..NV*L) over the chunked layout of packPixels, r < rows
 // (`accumulate`: c's values are the sum so far).
 template <int L, int MR, int NV, int KC>
 inline void microKernelChunked(const float* a, const float* b, int64_t ldb, int depth, float* c, int64_t ldc,
                                int rows, bool accumulate) {
-  using V = Vec<L>;
-  typename V::type acc[MR][NV];
-  startAccumulators<L, MR, NV>(acc, c, ldc, rows, accumulate);
+  typename Vec<L>::type acc[MR][NV];
+  startTile<L, MR, NV>(acc, c, ldc, rows, accumulate);
   for (int k0 = 0; k0 < depth; k0 += KC) {
     const float* ac = a + int64_t(k0 / KC) * MR * KC;
     const float* bc = b + k0 * ldb;
     const int n = std::min(KC, depth - k0);
-    for (int kk = 0; kk < n; kk++) {
-      typename V::type bv[NV];
-      for (int j = 0; j < NV; j++) bv[j] = V::load(bc + kk * ldb + j * L);
-      for (int r = 0; r < MR; r++) {
-        const typename V::type s = V::splat(ac[r * KC + kk]);
-        for (int j = 0; j < NV; j++) acc[r][j] += s * bv[j];
-      }
-    }
+    for (int kk = 0; kk < n; kk++) addOuterProduct<L, MR, NV>(acc, ac + kk, KC, bc + kk * ldb);
   }
-  for (int r = 0; r < MR; r++) {
-    if (r >= rows) break;
-    for (int j = 0; j < NV; j++) V::store(c + r * ldc + j * L, acc[r][j]);
-  }
+  storeTile<L, MR, NV>(acc, c, ldc, rows, false);
 }
 
 // The filter as the forward micro-kernels read it: w itself (rows of co floats) or, with many output
@@ -393,25 +393,14 @@ inline PaddedInput padInput(const float* x, const ConvGeom& g, int64_t slack, in
 template <int L, int MR, int NV>
 inline void microKernelDirect(const float* a, int64_t lda, int64_t tapStride, int taps, int span, const float* b,
                               int64_t ldb, float* c, int64_t ldc, int rows, bool accumulate) {
-  using V = Vec<L>;
-  typename V::type acc[MR][NV];
-  startAccumulators<L, MR, NV>(acc, c, ldc, rows, accumulate);
+  typename Vec<L>::type acc[MR][NV];
+  startTile<L, MR, NV>(acc, c, ldc, rows, accumulate);
   for (int i = 0; i < taps; i++) {
     const float* ai = a + i * tapStride;
     const float* bi = b + int64_t(i) * span * ldb;
-    for (int jc = 0; jc < span; jc++) {
-      typename V::type bv[NV];
-      for (int j = 0; j < NV; j++) bv[j] = V::load(bi + jc * ldb + j * L);
-      for (int r = 0; r < MR; r++) {
-        const typename V::type s = V::splat(ai[r * lda + jc]);
-        for (int j = 0; j < NV; j++) acc[r][j] += s * bv[j];
-      }
-    }
+    for (int jc = 0; jc < span; jc++) addOuterProduct<L, MR, NV>(acc, ai + jc, lda, bi + jc * ldb);
   }
-  for (int r = 0; r < MR; r++) {
-    if (r >= rows) break;
-    for (int j = 0; j < NV; j++) V::store(c + r * ldc + j * L, acc[r][j]);
-  }
+  storeTile<L, MR, NV>(acc, c, ldc, rows, false);
 }
 
 // Tiles of MR pixels within one output row. Wide layers (blockDepth): groups of kGroup tiles take the
@@ -544,29 +533,14 @@ struct PixelRun {
 template <int L, int MR, int NV>
 inline void microKernelRuns(const PixelRun* runs, int count, const float* a, int64_t lda, const float* b,
                             int64_t ldb, float* c, int64_t ldc, int rows) {
-  using V = Vec<L>;
-  typename V::type acc[MR][NV];
-  for (int r = 0; r < MR; r++)
-    for (int j = 0; j < NV; j++) acc[r][j] = V::splat(0.f);
+  typename Vec<L>::type acc[MR][NV];
+  startTile<L, MR, NV>(acc, c, ldc, rows, false);
   for (int q = 0; q < count; q++) {
     const float* ap = a + runs[q].a;
     const float* bp = b + runs[q].dy;
-    for (int pp = 0; pp < runs[q].count; pp++, ap += lda, bp += ldb) {
-      typename V::type bv[NV];
-      for (int j = 0; j < NV; j++) bv[j] = V::load(bp + j * L);
-      for (int r = 0; r < MR; r++) {
-        const typename V::type s = V::splat(ap[r]);
-        for (int j = 0; j < NV; j++) acc[r][j] += s * bv[j];
-      }
-    }
+    for (int pp = 0; pp < runs[q].count; pp++, ap += lda, bp += ldb) addOuterProduct<L, MR, NV>(acc, ap, 1, bp);
   }
-  for (int r = 0; r < MR; r++) {
-    if (r >= rows) break;
-    for (int j = 0; j < NV; j++) {
-      float* p = c + r * ldc + j * L;
-      V::store(p, V::load(p) + acc[r][j]);
-    }
-  }
+  storeTile<L, MR, NV>(acc, c, ldc, rows, true);
 }
 
 // Depth tiles of MR values within one filter row (kw * ci values), so that a tile's values are

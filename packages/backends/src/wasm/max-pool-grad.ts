@@ -13,15 +13,11 @@
 // none); other dtypes go to the stock kernel.
 import type { NativeKernels } from '@bmp/backends-native';
 import * as tf from '@tensorflow/tfjs-core';
+import { heapOf } from './heap';
 import type { NativeThreads } from './native-conv';
 import { type PoolAttrs, packPoolGeometry, poolInfo } from './pool-info';
 
 export const MAX_POOL_GRAD = 'MaxPoolGrad';
-
-interface HeapBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
-}
 
 /**
  * The wasm MaxPoolGrad kernel; `fallback` (the stock kernel) runs what it does not cover. With `native`
@@ -34,13 +30,8 @@ export function maxPoolGradOnHeap(
 ): tf.KernelFunc {
   return (args) => {
     const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
-    const backend = args.backend as unknown as HeapBackend;
-    if (
-      input.dtype !== 'float32' ||
-      dy.dtype !== 'float32' ||
-      input.shape.length !== 4 ||
-      typeof backend.typedArrayFromHeap !== 'function'
-    ) {
+    const backend = heapOf(args.backend);
+    if (input.dtype !== 'float32' || dy.dtype !== 'float32' || input.shape.length !== 4 || backend == null) {
       return fallback(args);
     }
     const info = poolInfo(input.shape, args.attrs as unknown as PoolAttrs);

@@ -17,25 +17,13 @@
 // backend has them); the gradients registered here make them differentiable through every output.
 import type { NativeKernels } from '@bmp/backends-native';
 import * as tf from '@tensorflow/tfjs-core';
+import { requireHeap } from './heap';
 import type { NativeThreads } from './native-conv';
 
 export const BATCH_NORM_TRAINING = 'BmpBatchNormTraining';
 export const BATCH_NORM_TRAINING_GRAD = 'BmpBatchNormTrainingGrad';
 export const BATCH_NORM_RELU_TRAINING = 'BmpBatchNormReluTraining';
 export const BATCH_NORM_RELU_TRAINING_GRAD = 'BmpBatchNormReluTrainingGrad';
-
-interface HeapBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
-}
-
-function heap(backend: unknown): HeapBackend {
-  const b = backend as Partial<HeapBackend>;
-  if (typeof b.typedArrayFromHeap !== 'function' || typeof b.makeOutput !== 'function') {
-    throw new Error(`${BATCH_NORM_TRAINING} (@bmp/backends) runs on the wasm backend only`);
-  }
-  return b as HeapBackend;
-}
 
 function checkFloat(name: string, t: tf.TensorInfo): void {
   if (t.dtype !== 'float32' || t.shape.length === 0 || tf.util.sizeFromShape(t.shape) === 0) {
@@ -55,7 +43,7 @@ export function nativeBatchNormTraining(
     const { x } = args.inputs as { x: tf.TensorInfo };
     const { epsilon } = args.attrs as { epsilon: number };
     checkFloat('x', x);
-    const backend = heap(args.backend);
+    const backend = requireHeap(args.backend, BATCH_NORM_TRAINING);
     const channels = x.shape[x.shape.length - 1]!;
     const outs = [
       backend.makeOutput([...x.shape], 'float32'),
@@ -90,7 +78,7 @@ export function nativeBatchNormTrainingGrad(
       dRstd?: tf.TensorInfo;
     };
     checkFloat('dy', dy);
-    const backend = heap(args.backend);
+    const backend = requireHeap(args.backend, BATCH_NORM_TRAINING);
     const dx = backend.makeOutput([...dy.shape], 'float32');
     const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
     let xhatOf: () => Float32Array;

@@ -11,10 +11,9 @@
 import type { ConvGeometry, NativeKernels } from '@bmp/backends-native';
 import * as tf from '@tensorflow/tfjs-core';
 import { type ConvAttrs, isChannelsLast } from '../kernel-utils';
+import { type HeapBackend, heapOf } from './heap';
 
-interface HeapBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
+interface ConvBackend extends HeapBackend {
   disposeData(dataId: tf.DataId): boolean;
 }
 
@@ -56,14 +55,14 @@ function isDilated(dilations: Conv2DAttrs['dilations']): boolean {
 function runNative(
   native: NativeKernels,
   op: NativeOp,
-  backend: HeapBackend,
+  backend: ConvBackend,
   a: tf.TensorInfo,
   b: tf.TensorInfo,
   outShape: number[],
   info: tf.backend_util.Conv2DInfo,
   threads: number,
 ): tf.TensorInfo | null {
-  if (typeof backend.typedArrayFromHeap !== 'function') return null;
+  if (heapOf(backend) == null) return null;
   if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return null;
   const out = backend.makeOutput(outShape, 'float32');
   if (tf.util.sizeFromShape(outShape) === 0) return out;
@@ -131,7 +130,7 @@ function nativeKernel(
     const out = runNative(
       native,
       op,
-      args.backend as unknown as HeapBackend,
+      args.backend as unknown as ConvBackend,
       a,
       b,
       outShape(info, attrs),

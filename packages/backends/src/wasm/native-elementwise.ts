@@ -10,12 +10,8 @@
 // Everything else goes to `fallback`, the kernel registered before.
 import type { NativeKernels } from '@bmp/backends-native';
 import * as tf from '@tensorflow/tfjs-core';
+import { heapOf } from './heap';
 import type { NativeThreads } from './native-conv';
-
-interface HeapBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
-}
 
 /** The axes as sorted non-negative integers, or null when they are not 0..k-1 for some k < rank. */
 function leadingAxes(axis: number | number[] | undefined, rank: number): number | null {
@@ -38,9 +34,9 @@ export function nativeReduce(
   return (args) => {
     const { x } = args.inputs as { x: tf.TensorInfo };
     const { axis, keepDims } = args.attrs as { axis?: number | number[]; keepDims?: boolean };
-    const backend = args.backend as unknown as HeapBackend;
+    const backend = heapOf(args.backend);
     const k = x.dtype === 'float32' ? leadingAxes(axis, x.shape.length) : null;
-    if (k == null || typeof backend.typedArrayFromHeap !== 'function') return fallback(args);
+    if (k == null || backend == null) return fallback(args);
     const rows = tf.util.sizeFromShape(x.shape.slice(0, k));
     const kept = x.shape.slice(k);
     if (rows === 0 || tf.util.sizeFromShape(kept) === 0) return fallback(args);
@@ -76,10 +72,8 @@ export function nativeBinary(
   const op = BINARY_OPS[kind];
   return (args) => {
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-    const backend = args.backend as unknown as HeapBackend;
-    if (a.dtype !== 'float32' || b.dtype !== 'float32' || typeof backend.typedArrayFromHeap !== 'function') {
-      return fallback(args);
-    }
+    const backend = heapOf(args.backend);
+    if (a.dtype !== 'float32' || b.dtype !== 'float32' || backend == null) return fallback(args);
     const shape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
     const size = tf.util.sizeFromShape(shape);
     let x: tf.TensorInfo;

@@ -3,13 +3,9 @@
 // padding ignored; other dtypes and ranks go to `fallback`, the kernel registered before.
 import type { NativeKernels } from '@bmp/backends-native';
 import * as tf from '@tensorflow/tfjs-core';
+import { heapOf } from './heap';
 import type { NativeThreads } from './native-conv';
 import { type PoolAttrs, packPoolGeometry, poolInfo } from './pool-info';
-
-interface HeapBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
-}
 
 export function nativeMaxPool(
   native: NativeKernels,
@@ -18,12 +14,10 @@ export function nativeMaxPool(
 ): tf.KernelFunc {
   return (args) => {
     const { x } = args.inputs as { x: tf.TensorInfo };
-    const backend = args.backend as unknown as Partial<HeapBackend>;
-    if (x.dtype !== 'float32' || x.shape.length !== 4 || typeof backend.typedArrayFromHeap !== 'function') {
-      return fallback(args);
-    }
+    const backend = heapOf(args.backend);
+    if (x.dtype !== 'float32' || x.shape.length !== 4 || backend == null) return fallback(args);
     const info = poolInfo(x.shape, args.attrs as unknown as PoolAttrs);
-    const out = backend.makeOutput!([...info.outShape], 'float32');
+    const out = backend.makeOutput([...info.outShape], 'float32');
     if (tf.util.sizeFromShape(info.outShape) === 0 || tf.util.sizeFromShape(x.shape) === 0) return out;
     native.maxPool(
       backend.typedArrayFromHeap(x) as Float32Array,

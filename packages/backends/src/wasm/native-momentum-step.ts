@@ -5,15 +5,11 @@
 //   attrs: weightDecay, nesterov;  outputs: [new variable, new u]
 import type { NativeKernels } from '@bmp/backends-native';
 import * as tf from '@tensorflow/tfjs-core';
+import { requireHeap } from './heap';
 import type { NativeThreads } from './native-conv';
 
 /** The kernel name @bmp/optimizer looks for (its MOMENTUM_STEP_KERNEL). */
 export const MOMENTUM_STEP = 'BmpSgdMomentumStep';
-
-interface HeapBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
-}
 
 export function nativeMomentumStep(native: NativeKernels, holder: NativeThreads): tf.KernelFunc {
   return (args) => {
@@ -22,10 +18,7 @@ export function nativeMomentumStep(native: NativeKernels, holder: NativeThreads)
       tf.TensorInfo
     >;
     const { weightDecay, nesterov } = args.attrs as { weightDecay: boolean; nesterov: boolean };
-    const backend = args.backend as unknown as Partial<HeapBackend>;
-    if (typeof backend.typedArrayFromHeap !== 'function' || typeof backend.makeOutput !== 'function') {
-      throw new Error(`${MOMENTUM_STEP} (@bmp/backends) runs on the wasm backend only`);
-    }
+    const backend = requireHeap(args.backend, MOMENTUM_STEP);
     const { variable, gradient, u } = inputs;
     for (const [name, t] of Object.entries(inputs)) {
       const scalar = name === 'wd' || name === 'decay' || name === 'rate' || name === 'mu';
@@ -41,7 +34,7 @@ export function nativeMomentumStep(native: NativeKernels, holder: NativeThreads)
     }
     const value = backend.makeOutput([...variable.shape], 'float32');
     const next = backend.makeOutput([...variable.shape], 'float32');
-    const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap!(t) as Float32Array;
+    const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
     const scalars = Float32Array.of(
       view(inputs.wd)[0]!,
       view(inputs.decay)[0]!,

@@ -6,29 +6,22 @@
 //   (../gradients/relu-gradient.ts) runs this kernel where the current backend has it.
 import type { NativeKernels } from '@bmp/backends-native';
 import * as tf from '@tensorflow/tfjs-core';
+import { heapOf, requireHeap } from './heap';
 import type { NativeThreads } from './native-conv';
 
 export const RELU_GRAD = 'BmpReluGrad';
 
-interface HeapBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
-}
-
 export function nativeReluGrad(native: NativeKernels, holder: NativeThreads): tf.KernelFunc {
   return (args) => {
     const { dy, x } = args.inputs as { dy: tf.TensorInfo; x: tf.TensorInfo };
-    const backend = args.backend as unknown as Partial<HeapBackend>;
-    if (typeof backend.typedArrayFromHeap !== 'function' || typeof backend.makeOutput !== 'function') {
-      throw new Error(`${RELU_GRAD} (@bmp/backends) runs on the wasm backend only`);
-    }
+    const backend = requireHeap(args.backend, RELU_GRAD);
     if (dy.dtype !== 'float32' || x.dtype !== 'float32' || !tf.util.arraysEqual(dy.shape, x.shape)) {
       throw new Error(
         `${RELU_GRAD} (@bmp/backends): dy and x must be float32 tensors of one shape, got dy ${dy.dtype} [${dy.shape}], x ${x.dtype} [${x.shape}]`,
       );
     }
     const dx = backend.makeOutput([...x.shape], 'float32');
-    const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap!(t) as Float32Array;
+    const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
     native.reluGrad(view(dy), view(x), view(dx), holder.threads);
     return dx;
   };
@@ -41,14 +34,8 @@ export function nativeRelu(
 ): tf.KernelFunc {
   return (args) => {
     const { x } = args.inputs as { x: tf.TensorInfo };
-    const backend = args.backend as unknown as Partial<HeapBackend>;
-    if (
-      x.dtype !== 'float32' ||
-      typeof backend.typedArrayFromHeap !== 'function' ||
-      backend.makeOutput == null
-    ) {
-      return fallback(args);
-    }
+    const backend = heapOf(args.backend);
+    if (x.dtype !== 'float32' || backend == null) return fallback(args);
     const y = backend.makeOutput([...x.shape], 'float32');
     if (tf.util.sizeFromShape(x.shape) > 0) {
       native.relu(
