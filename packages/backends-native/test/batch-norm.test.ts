@@ -5,19 +5,12 @@
 // Tolerance: scaled error max |native - reference| / max |reference| <= 1e-5 (float32 element-wise
 // arithmetic, channel sums in double). Thread counts must not change a bit.
 import { expect, it } from 'vitest';
-import { floats, native, nativeDescribe, scaledError } from './native';
+import { firstDifference, floats, native, nativeDescribe, scaledError } from './native';
 
 const describeNative = nativeDescribe('batch-norm tests');
 
-/** True when the two arrays hold the same bits (vitest's deep equality is slow on a million elements). */
-function sameBits(a: Float32Array, b: Float32Array): boolean {
-  return (
-    Buffer.compare(
-      Buffer.from(a.buffer, a.byteOffset, a.byteLength),
-      Buffer.from(b.buffer, b.byteOffset, b.byteLength),
-    ) === 0
-  );
-}
+/** True when the two arrays hold the same bits. */
+const sameBits = (a: Float32Array, b: Float32Array) => firstDifference(a, b) === -1;
 
 /** The forward pass in double precision. */
 function reference(x: ArrayLike<number>, c: number, eps: number) {

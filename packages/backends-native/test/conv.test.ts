@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { convGeometry, loadNativeKernels } from '../src';
 import {
   expectTypeError,
+  firstDifference,
   floats,
   nativeLoad as loaded,
   native,
@@ -434,13 +435,6 @@ describeNative('cases the kernels do not cover: false, output untouched', () => 
 });
 
 describeNative('thread counts', () => {
-  /** The first index where the bits differ, or -1 (vitest's deep equality is slow on 100k elements). */
-  const firstDifference = (a: Float32Array, b: Float32Array) => {
-    const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
-    const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
-    if (ua.length !== ub.length) return 0;
-    return ua.findIndex((v, i) => v !== ub[i]);
-  };
   function sameForAllThreads(which: Which, g: Geo) {
     const s = sizes(g);
     const x = floats(s.x, 5);

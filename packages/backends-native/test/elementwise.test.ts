@@ -13,6 +13,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   expectTypeError,
+  firstDifference,
   floats,
   nativeLoad as loaded,
   native,
@@ -23,14 +24,6 @@ import {
 } from './native';
 
 const describeNative = nativeDescribe('elementwise tests');
-
-/** The first index where the bits differ, or -1 (vitest's deep equality is slow on 100k elements). */
-function firstDifference(a: Float32Array, b: Float32Array): number {
-  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
-  const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  if (ua.length !== ub.length) return 0;
-  return ua.findIndex((v, i) => v !== ub[i]);
-}
 
 /** The optional trailing thread count must be an integer >= 1 (the kernels' own message). */
 const BAD_THREADS: unknown[] = [0, -1, 1.5, Number.NaN, '2', null];

@@ -1,4 +1,4 @@
-// What both test files share: the loaded addon (or why not), the suite switch, a seeded generator.
+// What the test files share: the loaded addon (or why not), the suite switch, a seeded generator.
 import { seededRandom } from '@bmp/test-utils/random';
 import { describe, expect } from 'vitest';
 import { loadNativeKernels, type NativeKernels } from '../src';
@@ -59,4 +59,12 @@ export function expectTypeError(fn: () => unknown, message: RegExp): void {
   expect(error).toBeInstanceOf(TypeError);
   expect((error as Error).message.startsWith('@bmp/backends-native: ')).toBe(true);
   expect((error as Error).message).toMatch(message);
+}
+
+/** The first index where the bits differ, or -1 (vitest's deep equality is slow on 100k elements). */
+export function firstDifference(a: Float32Array, b: Float32Array): number {
+  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  if (ua.length !== ub.length) return 0;
+  return ua.findIndex((v, i) => v !== ub[i]);
 }

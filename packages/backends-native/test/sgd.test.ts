@@ -4,7 +4,7 @@
 // When the addon is not built, every test here is skipped with the reason printed, unless
 // BMP_REQUIRE_NATIVE=1 (then they fail).
 import { expect, it } from 'vitest';
-import { expectTypeError, floats, native, nativeDescribe } from './native';
+import { expectTypeError, firstDifference, floats, native, nativeDescribe } from './native';
 
 const describeNative = nativeDescribe('sgd tests');
 const f = Math.fround;
@@ -27,14 +27,6 @@ function reference(
     uOut[i] = next;
   }
   return { wOut, uOut };
-}
-
-/** The first index where the bits differ, or -1 (vitest's deep equality is slow on 100k elements). */
-function firstDifference(a: Float32Array, b: Float32Array): number {
-  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
-  const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  if (ua.length !== ub.length) return 0;
-  return ua.findIndex((v, i) => v !== ub[i]);
 }
 
 describeNative('momentumStep', () => {

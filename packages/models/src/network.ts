@@ -88,6 +88,8 @@ export class Network {
 
   private readonly nodes: readonly GraphNode[];
   private readonly outputId: string;
+  /** BN node id -> the ReLU node that is its only reader (fused under `fusedBatchNorm`). */
+  private readonly reluAfterBatchNorm = new Map<string, string>();
   private disposed = false;
 
   constructor(spec: NetworkSpec) {
@@ -96,6 +98,12 @@ export class Network {
     this.config = spec.config;
     this.nodes = spec.nodes;
     this.outputId = spec.outputId;
+    for (const node of this.nodes) {
+      if (node.op !== 'batchNorm') continue;
+      const readers = this.nodes.filter((n) => n.inputs.includes(node.id));
+      if (readers.length === 1 && readers[0]!.op === 'relu')
+        this.reluAfterBatchNorm.set(node.id, readers[0]!.id);
+    }
     this.inputShape = spec.nodes[0].shape;
     this.outputShape = spec.nodes.find((n) => n.id === spec.outputId)!.shape;
     this.residualBlocks = spec.residualBlocks ?? [];
@@ -180,14 +188,7 @@ export class Network {
     }
     // fusedBatchNorm: a BN node whose only reader is a ReLU (and whose own output is not asked for) runs
     // with it as one op; the ReLU node then takes the result.
-    const fusedRelu = new Map<string, string>(); // BN node id -> its ReLU node id
-    if (training && options.fusedBatchNorm) {
-      for (const node of this.nodes) {
-        if (node.op !== 'batchNorm' || wanted.includes(node.id)) continue;
-        const readers = this.nodes.filter((n) => n.inputs.includes(node.id));
-        if (readers.length === 1 && readers[0]!.op === 'relu') fusedRelu.set(node.id, readers[0]!.id);
-      }
-    }
+    const fuseRelu = training && options.fusedBatchNorm === true;
     return tf.tidy(() => {
       const values = new Map<string, tf.Tensor>();
       const ahead = new Map<string, tf.Tensor>(); // ReLU outputs computed with their BN
@@ -223,11 +224,12 @@ export class Network {
                   `${this.name}/${node.id}: batch normalisation in training mode needs more than 1 value per channel, got input shape [${h.shape}]`,
                 );
               }
-              const relu = fusedRelu.get(node.id);
+              const relu =
+                fuseRelu && !wanted.includes(node.id) ? this.reluAfterBatchNorm.get(node.id) : undefined;
               if (relu != null) {
                 const fused = fusedBatchNormReluTraining(h, this.batchNormEpsilon);
                 ahead.set(relu, fused.out);
-                out = fused.out; // nothing else reads this node (see fusedRelu)
+                out = fused.out; // nothing else reads this node (see reluAfterBatchNorm)
                 if (update) pending.push({ node, mean: fused.mean, variance: fused.variance, n });
               } else if (options.fusedBatchNorm) {
                 const fused = fusedBatchNormTraining(h, this.batchNormEpsilon);

@@ -101,22 +101,36 @@ bool threadsArg(napi_env env, size_t argc, napi_value* argv, size_t index, int* 
   return true;
 }
 
+// A call's arguments: `Arrays` Float32Arrays first (p, n: data and lengths), then `Extra` values the entry
+// reads itself from argv, then the optional thread count. read() is false when an argument is missing or
+// of the wrong type (the entry then throws its usage message).
+template <int Arrays, int Extra = 0>
+struct Args {
+  napi_value argv[Arrays + Extra + 1];
+  size_t argc = Arrays + Extra + 1;
+  float* p[Arrays];
+  size_t n[Arrays];
+  int threads = 1;
+  bool read(napi_env env, napi_callback_info info) {
+    napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+    if (argc < size_t(Arrays + Extra)) return false;
+    for (int i = 0; i < Arrays; i++)
+      if (!floatArray(env, argv[i], &p[i], &n[i])) return false;
+    return threadsArg(env, argc, argv, Arrays + Extra, &threads);
+  }
+};
+
 // (x: Float32Array, out: Float32Array, scale: number, threads?: number): out[c] = scale * sum over rows
 // of x[r, c], with cols = out.length.
 napi_value sumRowsEntry(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  float *x, *out;
-  size_t xn, on;
+  Args<2, 1> a;
   double scale;
-  int threads;
-  if (argc < 3 || !floatArray(env, argv[0], &x, &xn) || !floatArray(env, argv[1], &out, &on) ||
-      !numberArg(env, argv[2], &scale) || !threadsArg(env, argc, argv, 3, &threads))
+  if (!a.read(env, info) || !numberArg(env, a.argv[2], &scale))
     return throwError(env, "sumRows takes (x: Float32Array, out: Float32Array, scale: number, threads?: integer >= 1)");
+  const size_t xn = a.n[0], on = a.n[1];
   if (on == 0 || xn % on != 0)
     return throwError(env, "sumRows: x has " + std::to_string(xn) + " elements, not a multiple of out's " + std::to_string(on));
-  bmp::sumRows(x, int64_t(xn / on), int64_t(on), out, scale, threads);
+  bmp::sumRows(a.p[0], int64_t(xn / on), int64_t(on), a.p[1], scale, a.threads);
   return boolean(env, true);
 }
 
@@ -143,62 +157,44 @@ napi_value broadcastRowsEntry(napi_env env, napi_callback_info info) {
 // (w, g, u, wOut, uOut: Float32Array, scalars: Float32Array [wd, decay, rate, mu], weightDecay: boolean,
 // nesterov: boolean, threads?: number): one momentum-SGD step (sgd.h).
 napi_value momentumStepEntry(napi_env env, napi_callback_info info) {
-  size_t argc = 9;
-  napi_value argv[9];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  float* p[6];
-  size_t n[6];
+  Args<6, 2> a;
   bool flags[2] = {false, false};
-  int threads;
-  bool ok = argc >= 8;
-  for (int i = 0; ok && i < 6; i++) ok = floatArray(env, argv[i], &p[i], &n[i]);
-  for (int i = 0; ok && i < 2; i++) ok = napi_get_value_bool(env, argv[6 + i], &flags[i]) == napi_ok;
-  if (!ok || !threadsArg(env, argc, argv, 8, &threads))
+  bool ok = a.read(env, info);
+  for (int i = 0; ok && i < 2; i++) ok = napi_get_value_bool(env, a.argv[6 + i], &flags[i]) == napi_ok;
+  if (!ok)
     return throwError(env, "momentumStep takes (w, g, u, wOut, uOut: Float32Array, scalars: Float32Array(4), weightDecay: boolean, nesterov: boolean, threads?: integer >= 1)");
+  const size_t* n = a.n;
   if (n[5] != 4) return throwError(env, "momentumStep: scalars must hold 4 values (wd, decay, rate, mu), got " + std::to_string(n[5]));
   for (int i = 1; i < 5; i++)
     if (n[i] != n[0])
       return throwError(env, "momentumStep: sizes w " + std::to_string(n[0]) + ", g " + std::to_string(n[1]) + ", u " +
                                  std::to_string(n[2]) + ", wOut " + std::to_string(n[3]) + ", uOut " + std::to_string(n[4]) +
                                  " differ");
-  const bmp::MomentumStep step{p[5][0], p[5][1], p[5][2], p[5][3], flags[0], flags[1]};
-  bmp::momentumStep(p[0], p[1], p[2], p[3], p[4], int64_t(n[0]), step, threads);
+  const float* sc = a.p[5];
+  const bmp::MomentumStep step{sc[0], sc[1], sc[2], sc[3], flags[0], flags[1]};
+  bmp::momentumStep(a.p[0], a.p[1], a.p[2], a.p[3], a.p[4], int64_t(n[0]), step, a.threads);
   return boolean(env, true);
 }
 
 // (x, y: Float32Array, threads?: number): y = relu(x) as tfjs-backend-wasm computes it.
 napi_value reluEntry(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  float* p[2];
-  size_t n[2];
-  int threads;
-  bool ok = argc >= 2;
-  for (int i = 0; ok && i < 2; i++) ok = floatArray(env, argv[i], &p[i], &n[i]);
-  if (!ok || !threadsArg(env, argc, argv, 2, &threads))
-    return throwError(env, "relu takes (x, y: Float32Array, threads?: integer >= 1)");
-  if (n[1] != n[0]) return throwError(env, "relu: sizes x " + std::to_string(n[0]) + ", y " + std::to_string(n[1]) + " differ");
-  bmp::relu(p[0], p[1], int64_t(n[0]), threads);
+  Args<2> a;
+  if (!a.read(env, info)) return throwError(env, "relu takes (x, y: Float32Array, threads?: integer >= 1)");
+  if (a.n[1] != a.n[0])
+    return throwError(env, "relu: sizes x " + std::to_string(a.n[0]) + ", y " + std::to_string(a.n[1]) + " differ");
+  bmp::relu(a.p[0], a.p[1], int64_t(a.n[0]), a.threads);
   return boolean(env, true);
 }
 
 // (dy, x, dx: Float32Array, threads?: number): dx = dy * step(x), element by element.
 napi_value reluGradEntry(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  float* p[3];
-  size_t n[3];
-  int threads;
-  bool ok = argc >= 3;
-  for (int i = 0; ok && i < 3; i++) ok = floatArray(env, argv[i], &p[i], &n[i]);
-  if (!ok || !threadsArg(env, argc, argv, 3, &threads))
-    return throwError(env, "reluGrad takes (dy, x, dx: Float32Array, threads?: integer >= 1)");
+  Args<3> a;
+  if (!a.read(env, info)) return throwError(env, "reluGrad takes (dy, x, dx: Float32Array, threads?: integer >= 1)");
+  const size_t* n = a.n;
   if (n[1] != n[0] || n[2] != n[0])
     return throwError(env, "reluGrad: sizes dy " + std::to_string(n[0]) + ", x " + std::to_string(n[1]) + ", dx " +
                                std::to_string(n[2]) + " differ");
-  bmp::reluGrad(p[0], p[1], p[2], int64_t(n[0]), threads);
+  bmp::reluGrad(a.p[0], a.p[1], a.p[2], int64_t(n[0]), a.threads);
   return boolean(env, true);
 }
 
@@ -221,47 +217,35 @@ bool poolGeometry(napi_env env, napi_value value, const char* name, bmp::PoolGeo
 
 // (x, out: Float32Array, geometry: Int32Array(12), threads?: number): max pooling, geometry as below.
 napi_value maxPoolEntry(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  float* ptr[2];
-  size_t len[2];
-  int threads;
-  bool ok = argc >= 3;
-  for (int i = 0; ok && i < 2; i++) ok = floatArray(env, argv[i], &ptr[i], &len[i]);
-  if (!ok || !threadsArg(env, argc, argv, 3, &threads))
+  Args<2, 1> a;
+  if (!a.read(env, info))
     return throwError(env, "maxPool takes (x, out: Float32Array, geometry: Int32Array(12), threads?: integer >= 1)");
   bmp::PoolGeom g;
   std::string error;
-  if (!poolGeometry(env, argv[2], "maxPool", &g, &error)) return throwError(env, error);
+  if (!poolGeometry(env, a.argv[2], "maxPool", &g, &error)) return throwError(env, error);
   const size_t xs = size_t(g.n) * g.h * g.w * g.c, ys = size_t(g.n) * g.oh * g.ow * g.c;
-  if (len[0] != xs || len[1] != ys)
-    return throwError(env, "maxPool: sizes x " + std::to_string(len[0]) + ", out " + std::to_string(len[1]) +
+  if (a.n[0] != xs || a.n[1] != ys)
+    return throwError(env, "maxPool: sizes x " + std::to_string(a.n[0]) + ", out " + std::to_string(a.n[1]) +
                                " do not match the geometry");
-  bmp::maxPool(ptr[0], ptr[1], g, threads);
+  bmp::maxPool(a.p[0], a.p[1], g, a.threads);
   return boolean(env, true);
 }
 
 // (x, dy, dx: Float32Array, geometry: Int32Array(12), threads?: number): n, h, w, c, outH, outW,
 // filterH, filterW, strideH, strideW, padTop, padLeft.
 napi_value maxPoolGradEntry(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  float* ptr[3];
-  size_t len[3];
-  int threads;
-  for (int i = 0; i < 3; i++)
-    if (argc < 4 || !floatArray(env, argv[i], &ptr[i], &len[i]) || !threadsArg(env, argc, argv, 4, &threads))
-      return throwError(env, "maxPoolGrad takes (x, dy, dx: Float32Array, geometry: Int32Array(12), threads?: integer >= 1)");
+  Args<3, 1> a;
+  if (!a.read(env, info))
+    return throwError(env, "maxPoolGrad takes (x, dy, dx: Float32Array, geometry: Int32Array(12), threads?: integer >= 1)");
   bmp::PoolGeom g;
   std::string error;
-  if (!poolGeometry(env, argv[3], "maxPoolGrad", &g, &error)) return throwError(env, error);
+  if (!poolGeometry(env, a.argv[3], "maxPoolGrad", &g, &error)) return throwError(env, error);
   const size_t xs = size_t(g.n) * g.h * g.w * g.c, ys = size_t(g.n) * g.oh * g.ow * g.c;
-  if (len[0] != xs || len[1] != ys || len[2] != xs)
-    return throwError(env, "maxPoolGrad: sizes x " + std::to_string(len[0]) + ", dy " + std::to_string(len[1]) +
-                               ", dx " + std::to_string(len[2]) + " do not match the geometry");
-  bmp::maxPoolGrad(ptr[0], ptr[1], ptr[2], g, threads);
+  const size_t* n = a.n;
+  if (n[0] != xs || n[1] != ys || n[2] != xs)
+    return throwError(env, "maxPoolGrad: sizes x " + std::to_string(n[0]) + ", dy " + std::to_string(n[1]) +
+                               ", dx " + std::to_string(n[2]) + " do not match the geometry");
+  bmp::maxPoolGrad(a.p[0], a.p[1], a.p[2], g, a.threads);
   return boolean(env, true);
 }
 
@@ -271,68 +255,51 @@ template <bool Relu>
 napi_value batchNormForwardEntry(napi_env env, napi_callback_info info) {
   const std::string name = Relu ? "batchNormReluForward" : "batchNormForward";
   const char* out = Relu ? "y" : "xhat";
-  size_t argc = 7;
-  napi_value argv[7];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  float* p[5];
-  size_t n[5];
+  Args<5, 1> a;
   double eps;
-  int threads;
-  bool ok = argc >= 6;
-  for (int i = 0; ok && i < 5; i++) ok = floatArray(env, argv[i], &p[i], &n[i]);
-  if (!ok || !numberArg(env, argv[5], &eps) || !threadsArg(env, argc, argv, 6, &threads))
+  if (!a.read(env, info) || !numberArg(env, a.argv[5], &eps))
     return throwError(env, name + " takes (x, " + out +
                                ", mean, variance, rstd: Float32Array, epsilon: number, threads?: integer >= 1)");
+  const size_t* n = a.n;
   const size_t c = n[2];
   if (c == 0 || n[0] % c != 0 || n[1] != n[0] || n[3] != c || n[4] != c)
     return throwError(env, name + ": sizes x " + std::to_string(n[0]) + ", " + out + " " + std::to_string(n[1]) +
                                ", mean/variance/rstd " + std::to_string(n[2]) + "/" + std::to_string(n[3]) + "/" +
                                std::to_string(n[4]) + " do not fit [rows, C]");
+  float* const* p = a.p;
   bmp::batchNormForward(p[0], int64_t(n[0] / c), int64_t(c), float(eps), Relu ? nullptr : p[1], p[2], p[3], p[4],
-                        threads, Relu ? p[1] : nullptr);
+                        a.threads, Relu ? p[1] : nullptr);
   return boolean(env, true);
 }
 
 // (dy, xhat, rstd: Float32Array(C), dx: Float32Array, threads?: number): the gradient of
 // batchNormForward's xhat with respect to x.
 napi_value batchNormBackwardEntry(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  float* p[4];
-  size_t n[4];
-  int threads;
-  bool ok = argc >= 4;
-  for (int i = 0; ok && i < 4; i++) ok = floatArray(env, argv[i], &p[i], &n[i]);
-  if (!ok || !threadsArg(env, argc, argv, 4, &threads))
+  Args<4> a;
+  if (!a.read(env, info))
     return throwError(env, "batchNormBackward takes (dy, xhat, rstd, dx: Float32Array, threads?: integer >= 1)");
+  const size_t* n = a.n;
   const size_t c = n[2];
   if (c == 0 || n[0] % c != 0 || n[1] != n[0] || n[3] != n[0])
     return throwError(env, "batchNormBackward: sizes dy " + std::to_string(n[0]) + ", xhat " + std::to_string(n[1]) +
                                ", rstd " + std::to_string(n[2]) + ", dx " + std::to_string(n[3]) + " do not fit [rows, C]");
-  bmp::batchNormBackward(p[0], p[1], p[2], int64_t(n[0] / c), int64_t(c), p[3], threads);
+  bmp::batchNormBackward(a.p[0], a.p[1], a.p[2], int64_t(n[0] / c), int64_t(c), a.p[3], a.threads);
   return boolean(env, true);
 }
 
 // (dy, x, mean, rstd: Float32Array(C), dx: Float32Array, threads?: number): the gradient of
 // batchNormReluForward's y with respect to x (xhat recomputed from x, mean and rstd).
 napi_value batchNormReluBackwardEntry(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  float* p[5];
-  size_t n[5];
-  int threads;
-  bool ok = argc >= 5;
-  for (int i = 0; ok && i < 5; i++) ok = floatArray(env, argv[i], &p[i], &n[i]);
-  if (!ok || !threadsArg(env, argc, argv, 5, &threads))
+  Args<5> a;
+  if (!a.read(env, info))
     return throwError(env, "batchNormReluBackward takes (dy, x, mean, rstd, dx: Float32Array, threads?: integer >= 1)");
+  const size_t* n = a.n;
   const size_t c = n[2];
   if (c == 0 || n[0] % c != 0 || n[1] != n[0] || n[3] != c || n[4] != n[0])
     return throwError(env, "batchNormReluBackward: sizes dy " + std::to_string(n[0]) + ", x " + std::to_string(n[1]) +
                                ", mean " + std::to_string(n[2]) + ", rstd " + std::to_string(n[3]) + ", dx " +
                                std::to_string(n[4]) + " do not fit [rows, C]");
-  bmp::batchNormReluBackward(p[0], p[1], p[2], p[3], int64_t(n[0] / c), int64_t(c), p[4], threads);
+  bmp::batchNormReluBackward(a.p[0], a.p[1], a.p[2], a.p[3], int64_t(n[0] / c), int64_t(c), a.p[4], a.threads);
   return boolean(env, true);
 }
 
