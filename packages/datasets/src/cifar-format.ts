@@ -61,8 +61,9 @@ export const CIFAR_NAMES_FILES = {
 } as const;
 
 /**
- * Number of records in `bytes`, after checking that it is a whole number of records and at most
- * `maxRecords`. `file` is used in error messages.
+ * Number of records in `bytes`, after checking that it is a whole, non-zero number of records and at most
+ * `maxRecords`. `file` is used in error messages. An empty file is an error: every official data file
+ * holds records, and skipping one would silently shrink the split (or leave it with no images at all).
  */
 export function countCifarRecords(
   variant: CifarVariant,
@@ -71,6 +72,12 @@ export function countCifarRecords(
   maxRecords: number,
 ): number {
   const { recordSize } = CIFAR_LAYOUTS[variant];
+  if (byteLength === 0) {
+    throw new DatasetError(
+      `empty file: 0 bytes, expected ${recordSize}-byte ${variant} records (re-extract or re-download it)`,
+      { file },
+    );
+  }
   if (byteLength % recordSize !== 0) {
     const complete = Math.floor(byteLength / recordSize);
     throw new DatasetError(

@@ -14,6 +14,10 @@ import { writeTarGz } from './tar-gz.js';
 /** A whole CIFAR dataset to write in the official binary layout (for tests and fixtures). */
 export interface CifarFixture {
   variant: CifarVariant;
+  /**
+   * CIFAR-10: spread over the five batch files, so give at least 5 images; with fewer, some batch files
+   * are written empty, which `loadCifar` refuses.
+   */
   train?: CifarSplitData;
   test?: CifarSplitData;
   /** CIFAR-10 names or CIFAR-100 fine names (default: the official ones). */

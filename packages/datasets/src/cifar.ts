@@ -65,8 +65,8 @@ function checkNames(names: string[], expected: number, file: string): string[] {
 
 /**
  * Loads one split of CIFAR-10 or CIFAR-100 (binary version) into memory as NHWC bytes.
- * Throws a `DatasetError` naming the file (and record) for missing, truncated, oversized or
- * out-of-range data.
+ * Throws a `DatasetError` naming the file (and record) for missing, empty, truncated, oversized or
+ * out-of-range data; an empty (0-byte) data file is never skipped, so a split always has images.
  */
 export async function loadCifar(options: LoadCifarOptions): Promise<ImageDataset> {
   const { variant, dir, split } = options;

@@ -19,7 +19,10 @@ export interface IdxArray {
 
 const hex = (v: number) => `0x${(v >>> 0).toString(16).padStart(8, '0')}`;
 
-/** Parses IDX `bytes` (already gunzipped), checking the magic number, dimensions and length. */
+/**
+ * Parses IDX `bytes` (already gunzipped), checking the magic number, the dimensions (each at least 1; they
+ * are numbered from 0 in messages) and the length.
+ */
 export function decodeIdx(bytes: Uint8Array, file: string, ndims: number): IdxArray {
   const expectedMagic = (IDX_UBYTE << 8) | ndims;
   if (bytes.length < 4) throw new DatasetError(`not an IDX file: only ${bytes.length} bytes`, { file });
@@ -37,6 +40,19 @@ export function decodeIdx(bytes: Uint8Array, file: string, ndims: number): IdxAr
   }
   const dims: number[] = [];
   for (let d = 0; d < ndims; d++) dims.push(view.getUint32(4 + 4 * d));
+  // A zero anywhere means no data (no images or labels, or images of zero rows or columns): refuse it
+  // here, naming the file, rather than return a dataset with count 0 or an empty image shape.
+  const zero = dims.indexOf(0);
+  if (zero >= 0) {
+    const names =
+      ndims === 3 ? ['number of images', 'rows', 'columns'] : ndims === 1 ? ['number of labels'] : [];
+    const what = names[zero] === undefined ? '' : ` (${names[zero]})`;
+    throw new DatasetError(
+      `IDX header dimension ${zero}${what} is 0 (header says ${dims.join(' x ')}): every dimension must be ` +
+        `at least 1`,
+      { file },
+    );
+  }
   const header = 4 + 4 * ndims;
   const recordSize = dims.slice(1).reduce((a, b) => a * b, 1);
   const expected = header + dims[0] * recordSize;

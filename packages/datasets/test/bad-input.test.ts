@@ -4,6 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DatasetError,
+  decodeIdx,
   encodeCifar,
   encodeIdx,
   loadCifar,
@@ -187,6 +188,52 @@ describe('bad CIFAR input', () => {
     );
   });
 
+  it('an empty (0-byte) batch file in a directory is named, not skipped', async () => {
+    const dir = join(root, 'emptybatch');
+    await writeCifarDirectory(dir, {
+      variant: 'cifar10',
+      train: { images: randomBytes(10 * PIXELS, 12), labels: randomLabels(10, 10, 13) },
+    });
+    const file = join(dir, 'data_batch_3.bin');
+    await writeFile(file, new Uint8Array(0));
+    await expectDatasetError(
+      loadCifar({ variant: 'cifar10', dir, split: 'train' }),
+      [/data_batch_3\.bin: empty file: 0 bytes, expected 3073-byte cifar10 records/],
+      { file },
+    );
+  });
+
+  it('an empty (0-byte) member of an archive is named', async () => {
+    const dir = join(root, 'emptymember');
+    await mkdir(dir, { recursive: true });
+    const archive = join(dir, 'cifar-10-binary.tar.gz');
+    const batch = encodeCifar('cifar10', { images: randomBytes(PIXELS, 14), labels: [3] });
+    await writeTarGz(
+      archive,
+      [1, 2, 3, 4, 5].map((k) => [
+        `cifar-10-batches-bin/data_batch_${k}.bin`,
+        k === 4 ? new Uint8Array(0) : batch,
+      ]),
+    );
+    await expectDatasetError(
+      loadCifar({ variant: 'cifar10', dir, split: 'train' }),
+      [/data_batch_4\.bin: empty file: 0 bytes/],
+      { file: `${archive}:cifar-10-batches-bin/data_batch_4.bin` },
+    );
+  });
+
+  it('an empty split (the only training file is empty) is refused, not a dataset with count 0', async () => {
+    const dir = join(root, 'emptysplit');
+    await mkdir(dir, { recursive: true });
+    const file = join(dir, 'train.bin');
+    await writeFile(file, new Uint8Array(0));
+    await expectDatasetError(
+      loadCifar({ variant: 'cifar100', dir, split: 'train' }),
+      [/train\.bin: empty file: 0 bytes, expected 3074-byte cifar100 records/],
+      { file },
+    );
+  });
+
   it('nothing there at all: says what was looked for and how to get it', async () => {
     await expect(
       loadCifar({ variant: 'cifar10', dir: join(root, 'nowhere'), split: 'train' }),
@@ -277,6 +324,44 @@ describe('bad IDX input', () => {
         file,
         record: 2,
       },
+    );
+  });
+
+  it('an images file with 0 images is refused, naming the file', async () => {
+    const dir = await idxDir('izero');
+    const file = join(dir, 't10k-images-idx3-ubyte.gz');
+    await writeIdx(file, new Uint8Array(0), [0, 28, 28]);
+    await writeIdx(join(dir, 't10k-labels-idx1-ubyte.gz'), new Uint8Array(0), [0]);
+    await expectDatasetError(
+      loadIdx({ dir, split: 'test', dataset: 'mnist' }),
+      [
+        /t10k-images-idx3-ubyte\.gz: IDX header dimension 0 \(number of images\) is 0 \(header says 0 x 28 x 28\)/,
+      ],
+      { file },
+    );
+  });
+
+  it('images of 0 rows or 0 columns are refused, naming the file and the dimension', async () => {
+    for (const [dims, pattern] of [
+      [
+        [4, 0, 28],
+        /t10k-images-idx3-ubyte\.gz: IDX header dimension 1 \(rows\) is 0 \(header says 4 x 0 x 28\)/,
+      ],
+      [[4, 28, 0], /t10k-images-idx3-ubyte\.gz: IDX header dimension 2 \(columns\) is 0/],
+    ] as const) {
+      const dir = await idxDir(`izero-${dims.join('-')}`);
+      const file = join(dir, 't10k-images-idx3-ubyte.gz');
+      await writeIdx(file, new Uint8Array(0), dims);
+      await expectDatasetError(loadIdx({ dir, split: 'test', dataset: 'mnist' }), [pattern], { file });
+    }
+  });
+
+  it('a labels file with 0 labels is refused by decodeIdx, naming the file', async () => {
+    const file = 'some/train-labels-idx1-ubyte';
+    await expectDatasetError(
+      Promise.resolve().then(() => decodeIdx(encodeIdx(new Uint8Array(0), [0]), file, 1)),
+      [/IDX header dimension 0 \(number of labels\) is 0/],
+      { file },
     );
   });
 
