@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname } from 'node:path';
+import { allowedHosts, isAllowedHost, urlHostName } from './allowed-hosts';
 import { listLogDir, PathRejectedError, resolveInside } from './log-dir';
 
 export interface ViewerServerOptions {
@@ -11,6 +12,11 @@ export interface ViewerServerOptions {
   staticDir: string;
   /** 0 picks a free port. */
   port?: number;
+  /**
+   * The address to listen on (default HOST). Requests are answered only when their Host header names a
+   * loopback address or this one, with the port (any Host for 0.0.0.0 and ::); see isAllowedHost.
+   */
+  host?: string;
 }
 
 export interface ViewerServer {
@@ -20,7 +26,7 @@ export interface ViewerServer {
   close(): Promise<void>;
 }
 
-/** Loopback only: run logs and file paths are not for the network. */
+/** The default address, loopback only: run logs and file paths are not for the network. */
 export const HOST = '127.0.0.1';
 
 const TYPES: Record<string, string> = {
@@ -66,7 +72,17 @@ async function handle(
   req: IncomingMessage,
   res: ServerResponse,
   options: ViewerServerOptions,
+  bound: { host: string; port: number },
 ): Promise<void> {
+  if (!isAllowedHost(req.headers.host, bound)) {
+    // A page served from another name that resolves here (DNS rebinding) must not read the runs.
+    sendJson(res, 403, {
+      error:
+        `Host ${JSON.stringify(req.headers.host ?? '')} is not allowed (only ${allowedHosts(bound)?.join(', ')}); ` +
+        'to serve on a network, start bmp-viewer with --host <address>',
+    });
+    return;
+  }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     sendJson(res, 405, { error: `method ${req.method} not allowed` });
     return;
@@ -110,23 +126,28 @@ async function handle(
   }
 }
 
-/** Starts the viewer's HTTP server on 127.0.0.1: the web app, `/api/runs` and `/api/files/<run>/<file>`. */
+/**
+ * Starts the viewer's HTTP server on `options.host` (127.0.0.1 by default): the web app, `/api/runs`
+ * and `/api/files/<run>/<file>`.
+ */
 export async function startViewerServer(options: ViewerServerOptions): Promise<ViewerServer> {
+  const bound = { host: options.host ?? HOST, port: 0 }; // the port once listening
   const server = createServer((req, res) => {
-    void handle(req, res, options);
+    void handle(req, res, options, bound);
   });
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
-    server.listen(options.port ?? 0, HOST, () => {
+    server.listen(options.port ?? 0, bound.host, () => {
       server.off('error', fail);
       ok();
     });
   });
   const port = (server.address() as AddressInfo).port;
+  bound.port = port;
   return {
     server,
     port,
-    url: `http://${HOST}:${port}/`,
+    url: `http://${urlHostName(bound.host)}:${port}/`,
     close: () =>
       new Promise<void>((ok, fail) => {
         server.closeAllConnections();
