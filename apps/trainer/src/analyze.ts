@@ -42,6 +42,7 @@ import { setupBackend, versions } from './environment';
 import { buildModel } from './model';
 import { readJson } from './runlog';
 import { tf } from './tf';
+import { ensureWritableFile } from './writable';
 
 export interface AnalyzeOptions {
   /** The run directory (config.json, checkpoints/). */
@@ -311,6 +312,9 @@ export async function analyze(options: AnalyzeOptions): Promise<{ report: Analys
   const configFile = join(runDir, 'config.json');
   if (!existsSync(configFile))
     throw new UsageError(`analyze ${options.runDir}: no config.json there (not a run directory)`);
+  // checked before the computation, which can take minutes
+  const out = options.out ? resolve(options.out) : join(runDir, 'analysis.json');
+  await ensureWritableFile(out, options.out ? '--out' : 'analyze: the report');
   const config = await readJson<{
     runName: string;
     settings: TrainSettings;
@@ -329,12 +333,10 @@ export async function analyze(options: AnalyzeOptions): Promise<{ report: Analys
         `--checkpoint ${options.checkpoint}: no model.safetensors there (not a checkpoint)`,
       );
   } else {
-    const latest = await latestCheckpoint(runDir).catch((e: Error) => {
-      throw new AnalyzeError(`${join(runDir, 'checkpoints', 'latest.json')}: unreadable (${e.message})`);
-    });
+    const latest = await latestCheckpoint(runDir);
     if (latest == null)
       throw new AnalyzeError(
-        `${runDir}: no checkpoint (checkpoints/latest.json is missing): nothing to analyse; train the run first`,
+        `${runDir}: no checkpoint in checkpoints/: nothing to analyse; train the run first (or --resume it)`,
       );
     checkpointDir = latest;
   }
@@ -503,7 +505,6 @@ export async function analyze(options: AnalyzeOptions): Promise<{ report: Analys
     claims = checks.map((c) => ({ ...c }));
   } else claimsNote = 'skipped (--no-claims)';
 
-  const out = options.out ? resolve(options.out) : join(runDir, 'analysis.json');
   const report: AnalysisReport = {
     schemaVersion: ANALYSIS_SCHEMA_VERSION,
     createdAt: new Date().toISOString(),

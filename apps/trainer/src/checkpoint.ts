@@ -1,14 +1,16 @@
 /**
  * Checkpoints: `<run>/checkpoints/<name>/` with model.safetensors (weights + BN statistics), optimizer.safetensors
  * (iter and slots), state.json (schedule, position in the data order, epoch accumulators, RNG seeds), and
- * `<run>/checkpoints/latest.json` naming the newest complete one. A checkpoint is written into a hidden
- * temporary directory, flushed, renamed into place, and only then does latest.json (written atomically)
- * point to it: a crash at any moment leaves the previous checkpoint intact and referenced.
+ * `<run>/checkpoints/latest.json` naming the newest one (for people and tools). A checkpoint is written
+ * into a hidden temporary directory, flushed, and renamed into place: a directory with a checkpoint's
+ * name is complete, so a crash at any moment leaves the previous checkpoints intact, and resume finds
+ * the newest by listing the directory (resume-point.ts), with or without latest.json.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { decodeWeightsFile, encodeWeightsFile } from '@bmp/models';
+import { RunDirError } from './errors';
 import { readJson, writeJsonAtomic } from './runlog';
 import { tf } from './tf';
 
@@ -72,7 +74,7 @@ export async function writeCheckpoint(
 ): Promise<string> {
   const root = join(runDir, 'checkpoints');
   await fs.mkdir(root, { recursive: true });
-  const name = `epoch-${String(payload.state.epoch).padStart(4, '0')}-batch-${String(payload.state.batch).padStart(6, '0')}`;
+  const name = checkpointName(payload.state.epoch, payload.state.batch);
   const tmp = join(root, `.tmp-${name}-${randomBytes(4).toString('hex')}`);
   await fs.mkdir(tmp);
   try {
@@ -124,9 +126,9 @@ export async function writeCheckpoint(
 }
 
 async function prune(root: string, keep: number, newest: string): Promise<void> {
-  const all = (await fs.readdir(root)).filter((n) => n.startsWith('epoch-')).sort();
-  const old = all.filter((n) => n !== newest).slice(0, Math.max(0, all.length - Math.max(1, keep)));
-  for (const n of old) await fs.rm(join(root, n), { recursive: true, force: true });
+  const all = (await listCheckpoints(dirname(root))).filter((n) => n !== newest);
+  for (const n of all.slice(Math.max(0, Math.max(1, keep) - 1)))
+    await fs.rm(join(root, n), { recursive: true, force: true });
 }
 
 export interface LoadedCheckpoint {
@@ -137,18 +139,56 @@ export interface LoadedCheckpoint {
   optimizerWeights(modelPrefix: string): Array<{ name: string; tensor: tf.Tensor }>;
 }
 
-export async function latestCheckpoint(runDir: string): Promise<string | null> {
-  const file = join(runDir, 'checkpoints', 'latest.json');
-  if (!existsSync(file)) return null;
-  const { checkpoint } = await readJson<{ checkpoint: string }>(file);
-  return join(runDir, 'checkpoints', checkpoint);
+const CHECKPOINT_NAME = /^epoch-(\d{4,})-batch-(\d{6,})$/;
+
+/** Directory name of the checkpoint taken at (epoch, batch). */
+export function checkpointName(epoch: number, batch: number): string {
+  return `epoch-${String(epoch).padStart(4, '0')}-batch-${String(batch).padStart(6, '0')}`;
 }
 
+/** (epoch, batch) of a checkpoint directory name, or null for anything else. */
+export function parseCheckpointName(name: string): { epoch: number; batch: number } | null {
+  const m = CHECKPOINT_NAME.exec(name);
+  return m ? { epoch: Number(m[1]), batch: Number(m[2]) } : null;
+}
+
+/**
+ * The checkpoint directories of a run, newest first. A directory of that name is complete: it is
+ * renamed into place only after all its files were written and flushed (temporary ones start with '.').
+ */
+export async function listCheckpoints(runDir: string): Promise<string[]> {
+  const root = join(runDir, 'checkpoints');
+  if (!existsSync(root)) return [];
+  const named = (await fs.readdir(root))
+    .map((n) => ({ n, at: parseCheckpointName(n) }))
+    .filter((e): e is { n: string; at: { epoch: number; batch: number } } => e.at != null);
+  named.sort((a, b) => b.at.epoch - a.at.epoch || b.at.batch - a.at.batch);
+  return named.map((e) => e.n);
+}
+
+/** The newest complete checkpoint directory of a run, or null (latest.json is not needed). */
+export async function latestCheckpoint(runDir: string): Promise<string | null> {
+  const [newest] = await listCheckpoints(runDir);
+  return newest ? join(runDir, 'checkpoints', newest) : null;
+}
+
+/**
+ * Reads and checks a checkpoint: state.json's fields, and both weights files' CRCs. Anything wrong is a
+ * RunDirError naming the file.
+ */
 export async function readCheckpoint(dir: string): Promise<LoadedCheckpoint> {
-  const state = await readJson<CheckpointState>(join(dir, 'state.json'));
-  if (state.version !== CHECKPOINT_VERSION)
-    throw new Error(`${dir}: unsupported checkpoint version ${state.version}`);
-  const modelBytes = new Uint8Array(await fs.readFile(join(dir, 'model.safetensors')));
+  const stateFile = join(dir, 'state.json');
+  const state = await readJson<CheckpointState>(stateFile);
+  if (state?.version !== CHECKPOINT_VERSION)
+    throw new RunDirError(`${stateFile}: unsupported checkpoint version ${state?.version}`);
+  for (const k of ['epoch', 'batch', 'globalStep', 'metricsBytes'] as const)
+    if (!Number.isInteger(state[k]) || state[k] < 0)
+      throw new RunDirError(`${stateFile}: '${k}' must be an integer >= 0, got ${JSON.stringify(state[k])}`);
+  if (!Array.isArray(state.optimizerTensors) || typeof state.learningRate !== 'number')
+    throw new RunDirError(`${stateFile}: incomplete (no optimizerTensors or learningRate)`);
+  const modelFile = join(dir, 'model.safetensors');
+  const modelBytes = new Uint8Array(await fs.readFile(modelFile));
+  decodeWeightsFile(modelBytes, modelFile); // checks the CRC before anything is loaded
   const opt = decodeWeightsFile(
     new Uint8Array(await fs.readFile(join(dir, 'optimizer.safetensors'))),
     join(dir, 'optimizer.safetensors'),
@@ -160,7 +200,7 @@ export async function readCheckpoint(dir: string): Promise<LoadedCheckpoint> {
     optimizerWeights(prefix) {
       return state.optimizerTensors.map(({ name, dtype, shape, prefixed }) => {
         const t = opt.tensors.get(name);
-        if (!t) throw new Error(`${dir}: optimizer tensor '${name}' is missing`);
+        if (!t) throw new RunDirError(`${dir}: optimizer tensor '${name}' is missing`);
         const full = prefixed ? `${prefix}/${name}` : name;
         return { name: full, tensor: tf.tensor(t.values, shape, dtype as tf.DataType) };
       });

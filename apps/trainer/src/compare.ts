@@ -4,11 +4,12 @@
  * epoch's batch-order hash are logged per run and checked to agree across the runs of a seed.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, promises as fs } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { latestCheckpoint } from './checkpoint';
+import { listCheckpoints, parseCheckpointName } from './checkpoint';
+import { failureOf, type RunFailure, recordFailures } from './compare-failure';
 import {
   OPTIMIZERS,
   type OptimizerId,
@@ -24,6 +25,7 @@ import { type RunResult, readEpochRecords, runTraining } from './run';
 import { readJson, readJsonl, writeJsonAtomic } from './runlog';
 import { tf } from './tf';
 import { type ModelInput, prepareRun, resolveLogDir, train, type UserData } from './train';
+import { ensureWritableDir } from './writable';
 
 export interface PlannedRun {
   runName: string;
@@ -116,8 +118,6 @@ export function planCompare(options: CompareOptions): ComparePlan {
           logDir: dir,
           runName,
         };
-        if (settings.schedule === 'cosine' && settings.cosineTMax == null)
-          settings.cosineTMax = settings.epochs;
         runs.push({ runName, optimizer, lr, seed, settings });
       }
     }
@@ -199,13 +199,19 @@ export function formatTable(result: Pick<CompareResult, 'summary'>): string {
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
+function summaryFields(result: CompareResult) {
+  return {
+    summary: result.summary,
+    checks: result.checks,
+    results: result.runs.map(({ epochs: _e, ...r }) => r),
+  };
+}
+
 async function writeSummary(plan: ComparePlan, result: CompareResult): Promise<void> {
   await writeJsonAtomic(join(plan.dir, 'compare.json'), {
     ...plan,
     status: result.status,
-    summary: result.summary,
-    checks: result.checks,
-    results: result.runs.map(({ epochs: _e, ...r }) => r),
+    ...summaryFields(result),
   });
 }
 
@@ -253,16 +259,46 @@ function overallStatus(runs: RunResult[]): CompareResult['status'] {
 /** Runs the comparison in this process, one run after the other. */
 export async function compare(options: CompareOptions = {}): Promise<CompareResult> {
   const plan = planCompare(options);
-  await fs.mkdir(plan.dir, { recursive: true });
-  await writeJsonAtomic(join(plan.dir, 'compare.json'), { ...plan, status: 'running' });
-  const reporter = options.reporter ?? callbackReporter(options.onProgress);
-  const results: RunResult[] = [];
   const seeds = [...new Set(plan.runs.map((r) => r.seed))];
   if (options.model && typeof options.model !== 'function' && seeds.length > 1) {
     throw new UsageError('compare(): several seeds need a model factory (seed) => model');
   }
+  await ensureWritableDir(plan.dir, '--log-dir');
+  await writeJsonAtomic(join(plan.dir, 'compare.json'), { ...plan, status: 'running' });
+  const reporter = options.reporter ?? callbackReporter(options.onProgress);
+  const results: RunResult[] = [];
+  let current = plan.runs[0];
+  try {
+    await trainSeeds(plan, seeds, options, reporter, results, (run) => {
+      current = run;
+    });
+  } catch (e) {
+    const runDir = join(plan.dir, current.runName);
+    throw await recordFailures(plan.dir, plan, plan.runs.length, [failureOf(current.runName, runDir, e)]);
+  }
+  const result: CompareResult = {
+    compareId: plan.compareId,
+    dir: plan.dir,
+    runs: results,
+    status: overallStatus(results),
+    ...summarize(plan, results),
+  };
+  await writeSummary(plan, result);
+  return result;
+}
+
+/** compare()'s loop: for each seed, the runs of both optimizers from the same initial weights. */
+async function trainSeeds(
+  plan: ComparePlan,
+  seeds: number[],
+  options: CompareOptions,
+  reporter: Reporter,
+  results: RunResult[],
+  starting: (run: PlannedRun) => void,
+): Promise<void> {
   outer: for (const seed of seeds) {
     const runs = plan.runs.filter((r) => r.seed === seed);
+    starting(runs[0]);
     const userModel = typeof options.model === 'function' ? options.model(seed) : options.model;
     const prepared = await prepareRun(runs[0].settings, {
       model: userModel,
@@ -273,6 +309,7 @@ export async function compare(options: CompareOptions = {}): Promise<CompareResu
     const initial = snapshot(model);
     try {
       for (const run of runs) {
+        starting(run);
         restore(model, initial);
         const prep = options.data
           ? await prepareRun(run.settings, { model, data: options.data, skipBackendSetup: true })
@@ -301,15 +338,6 @@ export async function compare(options: CompareOptions = {}): Promise<CompareResu
       if (prepared.ownsModel) model.dispose?.();
     }
   }
-  const result: CompareResult = {
-    compareId: plan.compareId,
-    dir: plan.dir,
-    runs: results,
-    status: overallStatus(results),
-    ...summarize(plan, results),
-  };
-  await writeSummary(plan, result);
-  return result;
 }
 
 /**
@@ -326,16 +354,20 @@ export async function compareInProcesses(
   },
 ): Promise<CompareResult> {
   const plan = options.resume?.plan ?? planCompare(options);
-  await fs.mkdir(plan.dir, { recursive: true });
+  await ensureWritableDir(plan.dir, '--log-dir');
   await writeJsonAtomic(join(plan.dir, 'compare.json'), { ...plan, status: 'running' });
   const reporter = options.reporter ?? callbackReporter(options.onProgress);
   const results = new Map<string, RunResult>(options.resume?.done ?? []);
   const queue = plan.runs.filter((r) => !results.has(r.runName));
   const children = new Set<ReturnType<typeof spawn>>();
+  const failures: RunFailure[] = [];
   let interrupted = false;
   const onAbort = () => {
     interrupted = true;
-    for (const c of children) c.kill('SIGINT');
+    // the same signal the comparison received (SIGINT or SIGTERM): each run checkpoints and stops
+    const reason = options.signal?.reason;
+    const sig = reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
+    for (const c of children) c.kill(sig);
   };
   options.signal?.addEventListener('abort', onAbort);
   const runOne = async (run: PlannedRun) => {
@@ -385,7 +417,21 @@ export async function compareInProcesses(
     const code: number = await new Promise((res) => child.on('close', (c) => res(c ?? 1)));
     children.delete(child);
     if (status == null) {
-      throw new Error(`run ${run.runName} failed (exit code ${code}):\n${stderr.slice(-20).join('\n')}`);
+      // the run printed its error (one or two lines starting with 'error:'); it did not finish
+      const runDir = join(plan.dir, run.runName);
+      const text = stderr
+        .filter((l) => l.trim() !== '')
+        .slice(-3)
+        .join(' ')
+        .replace(/^error: /, '');
+      failures.push({
+        runName: run.runName,
+        exitCode: code,
+        message: text || `exited with code ${code}`,
+        runDir: existsSync(runDir) ? runDir : null,
+      });
+      reporter.event({ type: 'message', run: run.runName, level: 'error', text: `failed: ${text}` });
+      return;
     }
     results.set(run.runName, await readRunResult(join(plan.dir, run.runName), status, message));
   };
@@ -410,6 +456,8 @@ export async function compareInProcesses(
     status: interrupted ? 'interrupted' : overallStatus(ordered),
     ...summarize(plan, ordered),
   };
+  if (failures.length > 0)
+    throw await recordFailures(plan.dir, plan, plan.runs.length, failures, summaryFields(result));
   await writeSummary(plan, result);
   return result;
 }
@@ -441,11 +489,9 @@ export async function runState(runDir: string, epochs: number): Promise<RunState
     // a diverged run would diverge again at the same step: it is reported, not rerun
     if (last?.event === 'stop' && last.reason === 'diverged') return 'diverged';
   }
-  const latest = await latestCheckpoint(runDir);
-  if (latest == null) return 'started-without-checkpoint';
-  const { epoch, batch } = await readJson<{ epoch: number; batch: number }>(
-    join(runDir, 'checkpoints', 'latest.json'),
-  );
+  const [newest] = await listCheckpoints(runDir);
+  if (newest == null) return 'started-without-checkpoint';
+  const { epoch, batch } = parseCheckpointName(newest)!;
   return epoch >= epochs && batch === 0 ? 'finished' : 'resumable';
 }
 
@@ -518,18 +564,8 @@ export async function resumeCompare(
       reporter.event({ type: 'message', run: run.runName, level: 'info', text: `${state}: skipped` });
       continue;
     }
-    if (state === 'started-without-checkpoint') {
-      // nothing to continue from: keep what is there for inspection and start over
-      const aside = `${runDir}.incomplete-${timestamp()}`;
-      await fs.rename(runDir, aside);
-      reporter.event({
-        type: 'message',
-        run: run.runName,
-        level: 'warn',
-        text: `no checkpoint: moved to ${aside} and started again`,
-      });
-    }
-    todo.push({ run, resume: state === 'resumable' });
+    // a run started without a checkpoint resumes from its first step (train --resume does that)
+    todo.push({ run, resume: state !== 'missing' });
   }
   if ((options.jobs ?? 1) > 1) {
     if (!options.cli) throw new Error('resumeCompare: jobs > 1 needs the CLI path (cli)');
@@ -544,21 +580,16 @@ export async function resumeCompare(
   }
   await writeJsonAtomic(join(plan.dir, 'compare.json'), { ...plan, status: 'running' });
   for (const { run, resume } of todo) {
-    const result = resume
-      ? await train({
-          resume: join(plan.dir, run.runName),
-          settings: overridableSettings(run.settings),
-          reporter,
-          signal: options.signal,
-          skipBackendSetup: options.skipBackendSetup,
-        })
-      : await train({
-          settings: run.settings,
-          compareId: plan.compareId,
-          reporter,
-          signal: options.signal,
-          skipBackendSetup: options.skipBackendSetup,
-        });
+    const runDir = join(plan.dir, run.runName);
+    const common = { reporter, signal: options.signal, skipBackendSetup: options.skipBackendSetup };
+    let result: RunResult;
+    try {
+      result = resume
+        ? await train({ resume: runDir, settings: overridableSettings(run.settings), ...common })
+        : await train({ settings: run.settings, compareId: plan.compareId, ...common });
+    } catch (e) {
+      throw await recordFailures(plan.dir, plan, plan.runs.length, [failureOf(run.runName, runDir, e)]);
+    }
     done.set(run.runName, result);
     if (result.status === 'interrupted') break;
   }

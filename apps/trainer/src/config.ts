@@ -1,4 +1,7 @@
 /** Run settings: defaults, presets, validation and resolution. One place for every knob. */
+import { UsageError } from './errors';
+
+export { UsageError };
 
 export const MODELS = ['vgg11', 'vgg13', 'vgg16', 'vgg19', 'mlp'] as const;
 export const DATASETS = [
@@ -74,6 +77,9 @@ export interface TrainSettings {
   logEverySteps: number;
   evalBatchSize: number;
 }
+
+/** Hidden units of `--model mlp` when --width is not given (--width's default is a VGG multiplier). */
+export const MLP_DEFAULT_WIDTH = 256;
 
 export const DEFAULTS: TrainSettings = {
   model: 'vgg11',
@@ -174,16 +180,27 @@ export const PRESETS: Record<string, Preset> = {
  */
 export const MAIN_JOB_LR: Record<OptimizerId, number> = { sgd: 0.1, 'scale-amended': 0.02 };
 
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
-
 function check(cond: boolean, message: string): void {
   if (!cond) throw new UsageError(message);
 }
 
+/**
+ * A run name becomes one directory under --log-dir: one path segment, nothing that climbs out or nests.
+ * `what` names the flag in the message.
+ */
+export function checkRunName(name: string, what = '--run-name'): string {
+  const bad =
+    name.trim() === '' || name === '.' || name === '..' || /[/\\\0]/.test(name) || name.length > 200;
+  if (bad)
+    throw new UsageError(
+      `${what} ${JSON.stringify(name)}: a run name is one directory name under --log-dir (not empty, no '/', '\\', '.' or '..', at most 200 characters)`,
+    );
+  return name;
+}
+
 /** Validates a complete settings object; messages name the flag. */
 export function validateSettings(s: TrainSettings): TrainSettings {
+  if (s.runName != null) checkRunName(s.runName);
   check((MODELS as readonly string[]).includes(s.model), `--model: unknown model '${s.model}'`);
   check((DATASETS as readonly string[]).includes(s.dataset), `--dataset: unknown dataset '${s.dataset}'`);
   check((OPTIMIZERS as readonly string[]).includes(s.optimizer), `--optimizer: unknown '${s.optimizer}'`);
@@ -222,6 +239,8 @@ export function resolveSettings(
     );
   }
   const merged: TrainSettings = { ...DEFAULTS, ...(preset?.settings ?? {}) };
+  const model = explicit.model ?? merged.model;
+  if (model === 'mlp' && preset?.settings.model !== 'mlp') merged.width = MLP_DEFAULT_WIDTH;
   const opt = explicit.optimizer ?? optimizerForLr ?? merged.optimizer;
   merged.lr = preset ? preset.lr[opt] : MAIN_JOB_LR[opt];
   for (const [k, v] of Object.entries(explicit)) {

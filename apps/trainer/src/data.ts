@@ -16,6 +16,7 @@ import {
   syntheticDataset,
 } from '@bmp/datasets';
 import { type TrainSettings, UsageError } from './config';
+import { DataError } from './errors';
 import { loadImageFolder } from './folder-dataset';
 import { tf } from './tf';
 
@@ -113,9 +114,19 @@ async function loadRaw(
       if (dir == null)
         throw new UsageError(`--dataset ${s.dataset} needs --data-dir <dir> (with --download to fetch it)`);
       if (s.download) await downloadCifar({ variant: s.dataset, dir });
+      else if (!existsSync(dir))
+        throw new DataError(
+          `--data-dir ${dir}: no such directory; put the ${s.dataset} archive (or its extracted folder) there, or add --download`,
+        );
+      const load = (split: 'train' | 'test') =>
+        loadCifar({ variant: s.dataset as 'cifar10' | 'cifar100', dir, split }).catch((e: Error) => {
+          // the library's advice is for library users: on the command line it is --download
+          e.message = e.message.replace(/, or call downloadCifar\(.*$/, ', or add --download.');
+          throw e;
+        });
       return {
-        train: await loadCifar({ variant: s.dataset, dir, split: 'train' }),
-        test: await loadCifar({ variant: s.dataset, dir, split: 'test' }),
+        train: await load('train'),
+        test: await load('test'),
         description: `${s.dataset} from ${dir}`,
       };
     }
@@ -151,6 +162,11 @@ async function loadRaw(
 
 export async function loadData(s: TrainSettings): Promise<LoadedData> {
   const raw = await loadRaw(s);
+  for (const [split, ds] of [
+    ['training', raw.train],
+    ['test', raw.test],
+  ] as const)
+    if (ds.count === 0) throw new DataError(`the ${split} set is empty: no images in ${raw.description}`);
   const { train, val } = splitTrain(raw.train, s.valSplit, s.maxTrainSamples, s.dataSeed);
   let test = raw.test;
   if (s.maxTestSamples != null && s.maxTestSamples < test.count) {
@@ -178,6 +194,8 @@ export interface BatchSource {
   /** Number of examples (null when unknown, e.g. an iterator). */
   readonly count: number | null;
   readonly numBatches: number | null;
+  /** Examples left out of every epoch (a last batch of one image, see ImageSourceOptions). */
+  readonly dropped?: number;
   /** Hash of an epoch's example order, or null when the source cannot tell. */
   orderHash(epoch: number): string | null;
   /** The batches of `epoch` from batch `start` on; the caller disposes each batch's tensors. */
@@ -190,9 +208,17 @@ export interface ImageSourceOptions {
   shuffle: boolean;
   augment?: { flip?: boolean; maxRotation?: number; cropPadding?: number };
   normalize?: { mean: number[]; std: number[] };
+  /**
+   * Training with batch norm: leave out a last batch that would hold one image (its variance is 0, and
+   * the running variance's n/(n-1) correction divides by zero). Like PyTorch's drop_last, but only then.
+   */
+  dropSingleLast?: boolean;
 }
 
 export function imageDatasetSource(dataset: ImageDataset, o: ImageSourceOptions): BatchSource {
+  if (o.dropSingleLast && dataset.count === 1)
+    throw new DataError('the training set holds one image: batch norm needs at least two images per batch');
+  const dropLast = o.dropSingleLast === true && dataset.count % o.batchSize === 1;
   const batcher = new Batcher({
     dataset,
     batchSize: o.batchSize,
@@ -200,10 +226,12 @@ export function imageDatasetSource(dataset: ImageDataset, o: ImageSourceOptions)
     shuffle: o.shuffle,
     augment: o.augment,
     normalize: o.normalize,
+    dropLast,
   });
   return {
     count: dataset.count,
     numBatches: batcher.numBatches,
+    dropped: dropLast ? 1 : 0,
     orderHash: (epoch) => batcher.orderHash(epoch).toString(16).padStart(8, '0'),
     async *batches(epoch, start) {
       for (const batch of batcher.epoch(epoch, start)) {

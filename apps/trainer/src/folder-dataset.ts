@@ -39,7 +39,15 @@ async function listDirs(dir: string): Promise<string[]> {
     .sort();
 }
 
-/** Class names (sorted subfolder names) and files, for one folder with one subfolder per class. */
+/**
+ * Class names (sorted subfolder names) and files, for one folder with one subfolder per class.
+ *
+ * Empty class folders (no .png/.jpg/.jpeg image; other files do not count): refused when
+ * `classNames` is not given, i.e. in `train/` or the flat layout, where a class without images would
+ * silently become a class the model is never trained on. Given `classNames` (`test/`, whose classes are
+ * those of `train/`), a class folder may be empty (that class is just not tested), but the folder as a
+ * whole must hold at least one image.
+ */
 async function listClasses(
   dir: string,
   classNames?: string[],
@@ -48,6 +56,7 @@ async function listClasses(
   if (names.length < 2)
     throw new FolderDatasetError(`${dir}: needs at least two class subfolders, found ${names.length}`);
   const files: Array<[string, number]> = [];
+  const empty: string[] = [];
   for (const [label, name] of names.entries()) {
     let entries: string[];
     try {
@@ -55,11 +64,19 @@ async function listClasses(
     } catch {
       throw new FolderDatasetError(`${dir}: class folder '${name}' is missing`);
     }
+    const before = files.length;
     for (const f of entries)
       if (EXTENSIONS.has(extname(f).toLowerCase())) files.push([join(dir, name, f), label]);
+    if (files.length === before) empty.push(name);
   }
   if (files.length === 0)
     throw new FolderDatasetError(`${dir}: no .png/.jpg/.jpeg images in the class folders`);
+  if (classNames === undefined && empty.length > 0) {
+    const others = empty.length > 1 ? ` (also empty: ${empty.slice(1).join(', ')})` : '';
+    throw new FolderDatasetError(
+      `${join(dir, empty[0])}: class folder has no .png/.jpg/.jpeg images; remove it or add images${others}`,
+    );
+  }
   return { classNames: names, files };
 }
 
@@ -111,7 +128,8 @@ async function isGray(files: Array<[string, number]>): Promise<boolean> {
 /**
  * Loads `dir`. If it has `train/` and `test/` subfolders, each holds one subfolder per class; otherwise
  * `dir` holds the class subfolders and `test` is null (the caller splits). Images are RGB, or one channel
- * when the first image is grey.
+ * when the first image is grey. Every class folder of `train/` (or of the flat `dir`) needs an image; in
+ * `test/` one may be empty as long as `test/` has an image (see `listClasses`).
  */
 export async function loadImageFolder(
   dir: string,

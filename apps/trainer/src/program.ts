@@ -19,6 +19,7 @@ import {
   DATASETS,
   DEFAULTS,
   INITS,
+  MLP_DEFAULT_WIDTH,
   MODELS,
   OPTIMIZERS,
   type OptimizerId,
@@ -28,6 +29,8 @@ import {
   UsageError,
 } from './config';
 import { TRAINER_VERSION } from './environment';
+import { debugEnabled, EXIT, reportError } from './errors';
+import { type Interrupts, watchInterrupts } from './interrupts';
 import { createReporter, defaultMode, type Reporter } from './progress';
 import type { RunResult } from './run';
 import { train } from './train';
@@ -78,6 +81,15 @@ function shape3(value: string): [number, number, number] {
   return parts as [number, number, number];
 }
 
+function blockList(value: string): string[] {
+  const names = value.split(',').map((s) => s.trim());
+  if (names.some((n) => n === ''))
+    throw new InvalidArgumentError(
+      'expected comma-separated block names, e.g. conv1,conv2 (no empty names).',
+    );
+  return names;
+}
+
 function seedsOption(value: string): number[] {
   if (/^\d+$/.test(value)) {
     const n = Number(value);
@@ -105,7 +117,11 @@ function addRunOptions(cmd: Command): Command {
       ),
     )
     .addOption(new Option('--model <id>', `network (default ${d.model})`).choices(MODELS))
-    .option('--width <x>', `VGG width multiplier, or MLP hidden units (default ${d.width})`, positive)
+    .option(
+      '--width <x>',
+      `VGG width multiplier (default ${d.width}), or MLP hidden units (default ${MLP_DEFAULT_WIDTH})`,
+      positive,
+    )
     .option('--mlp-layers <n>', `MLP hidden layers (default ${d.mlpLayers})`, positiveInt)
     .addOption(new Option('--init <kind>', `weight initialisation (default ${d.init})`).choices(INITS))
     .addOption(
@@ -261,37 +277,30 @@ function explicitSettings(cmd: Command, opts: Opts): Partial<TrainSettings> {
 
 // ---- process-level behaviour ----------------------------------------------------------------------
 
-export const EXIT = { ok: 0, error: 1, usage: 2, diverged: 3, interrupted: 130 } as const;
+export { EXIT };
 
-function interruptSignal(reporter: () => Reporter | null): AbortSignal {
-  const controller = new AbortController();
-  let first = 0;
-  process.on('SIGINT', () => {
-    const now = Date.now();
-    if (first === 0) {
-      first = now;
-      reporter()?.event({
-        type: 'message',
-        level: 'warn',
-        text: 'interrupted: saving a checkpoint at the next step (Ctrl-C again to quit at once)',
-      });
-      controller.abort();
-    } else if (now - first > 1000) {
-      process.exit(EXIT.interrupted);
-    }
+function interrupts(reporter: () => Reporter | null): Interrupts {
+  return watchInterrupts((name) => {
+    reporter()?.event({
+      type: 'message',
+      level: 'warn',
+      text: `interrupted (${name}): saving a checkpoint at the next step (send it again to quit at once)`,
+    });
   });
-  return controller.signal;
 }
 
-function runExit(status: RunResult['status']): number {
-  return status === 'completed' ? EXIT.ok : status === 'diverged' ? EXIT.diverged : EXIT.interrupted;
+function runExit(status: RunResult['status'], stop: Interrupts): number {
+  if (status === 'completed') return EXIT.ok;
+  if (status === 'diverged') return EXIT.diverged;
+  return stop.exitCode() ?? EXIT.sigint;
 }
 
 // ---- commands --------------------------------------------------------------------------------------
 
 async function trainAction(this: Command, opts: Opts): Promise<void> {
   const reporter = createReporter(defaultMode(Boolean(opts.json)));
-  const signal = interruptSignal(() => reporter);
+  const stop = interrupts(() => reporter);
+  const signal = stop.signal;
   try {
     let result: RunResult;
     if (opts.compareDir || opts.compareRun) {
@@ -307,7 +316,13 @@ async function trainAction(this: Command, opts: Opts): Promise<void> {
     } else {
       const explicit = explicitSettings(this, opts);
       if (opts.resume) {
-        result = await train({ resume: String(opts.resume), settings: explicit, reporter, signal });
+        result = await train({
+          resume: String(opts.resume),
+          preset: opts.preset as string | undefined,
+          settings: explicit,
+          reporter,
+          signal,
+        });
       } else {
         result = await train({
           settings: explicit,
@@ -331,15 +346,17 @@ async function trainAction(this: Command, opts: Opts): Promise<void> {
           `viewer (from the repository): pnpm viewer --log-dir ${dirname(result.runDir)}\n`,
       );
     }
-    process.exitCode = runExit(result.status);
+    process.exitCode = runExit(result.status, stop);
   } finally {
     reporter.close();
+    stop.dispose();
   }
 }
 
 async function compareAction(this: Command, opts: Opts): Promise<void> {
   const reporter = createReporter(defaultMode(Boolean(opts.json)));
-  const signal = interruptSignal(() => reporter);
+  const stop = interrupts(() => reporter);
+  const signal = stop.signal;
   const explicit = explicitSettings(this, opts);
   const lrs: Partial<Record<OptimizerId, number[]>> = {};
   if (opts.lrSgd) lrs.sgd = opts.lrSgd as number[];
@@ -388,6 +405,7 @@ async function compareAction(this: Command, opts: Opts): Promise<void> {
     }
   } finally {
     reporter.close();
+    stop.dispose();
   }
   if (opts.json) {
     process.stdout.write(
@@ -420,14 +438,8 @@ async function compareAction(this: Command, opts: Opts): Promise<void> {
     process.stderr.write(
       'error: the runs of a seed did not start from the same weights or see the same batches\n',
     );
-    process.exitCode = EXIT.error;
-  } else
-    process.exitCode =
-      result.status === 'completed'
-        ? EXIT.ok
-        : result.status === 'diverged'
-          ? EXIT.diverged
-          : EXIT.interrupted;
+    process.exitCode = EXIT.internal;
+  } else process.exitCode = runExit(result.status, stop);
 }
 
 async function analyzeAction(runDir: string, opts: Opts): Promise<void> {
@@ -490,6 +502,7 @@ export function buildProgram(hooks: ProgramHooks = {}): Command {
     .description('Scale-amended SGD (Zhang, Chen, Liu, NeurIPS 2018) against momentum SGD, run for run')
     .version(TRAINER_VERSION)
     .showHelpAfterError('(run with --help for usage)')
+    .option('--debug', 'print stack traces of errors (also BMP_DEBUG=1)')
     .configureHelp({ sortOptions: false, showGlobalOptions: false });
 
   const trainCmd = addRunOptions(
@@ -582,12 +595,7 @@ export function buildProgram(hooks: ProgramHooks = {}): Command {
       'Hutchinson probes for trace/dim above --max-dense-dim (default 16)',
       positiveInt,
     )
-    .option('--blocks <names>', 'comma-separated block names (default: every block)', (v: string) =>
-      v
-        .split(',')
-        .map((s) => s.trim())
-        .filter((s) => s !== ''),
-    )
+    .option('--blocks <names>', 'comma-separated block names (default: every block)', blockList)
     .option('--no-claims', "skip the paper's claims checks (runPaperClaims of @bmp/backmatching)")
     .addOption(
       new Option(
@@ -618,29 +626,31 @@ function presetHelp(): string {
   return lines.join('\n');
 }
 
+const PROGRAM_FLAGS = new Set(['-h', '--help', '-V', '--version']);
+
+/**
+ * compare is the default command: `bmp-train` and `bmp-train --epochs 1` run it (flags first means no
+ * command was named); `bmp-train --help` and `--version` stay the program's. `--debug` may come first.
+ */
+export function withDefaultCommand(argv: readonly string[]): string[] {
+  const out = [...argv];
+  let i = 2;
+  while (out[i] === '--debug') i++;
+  if (i >= out.length || (out[i].startsWith('-') && !PROGRAM_FLAGS.has(out[i]))) out.splice(i, 0, 'compare');
+  return out;
+}
+
 export async function main(argv = process.argv): Promise<void> {
   const program = buildProgram();
   try {
-    if (argv.length <= 2) argv = [...argv, 'compare'];
-    await program.parseAsync(argv);
+    await program.parseAsync(withDefaultCommand(argv));
   } catch (e) {
-    const err = e as { code?: string; exitCode?: number; message?: string };
+    const err = e as { code?: string; exitCode?: number };
     if (typeof err.code === 'string' && err.code.startsWith('commander.')) {
       // commander has printed the message (help and version exit 0)
       process.exitCode = err.exitCode === 0 ? 0 : EXIT.usage;
       return;
     }
-    if ((e as Error).name === 'AnalyzeError') {
-      process.stderr.write(`error: ${(e as Error).message}\n`);
-      process.exitCode = EXIT.error;
-      return;
-    }
-    if (e instanceof UsageError || (e as Error).name === 'UsageError') {
-      process.stderr.write(`error: ${(e as Error).message}\n`);
-      process.exitCode = EXIT.usage;
-      return;
-    }
-    process.stderr.write(`error: ${(e as Error).stack ?? String(e)}\n`);
-    process.exitCode = EXIT.error;
+    process.exitCode = reportError(e, (t) => process.stderr.write(t), debugEnabled(argv));
   }
 }

@@ -1,33 +1,26 @@
 /** One training run: the loop, evaluation, logs, checkpoints, resume, divergence and interruption. */
-import { existsSync, promises as fs, statSync, truncateSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { CosineAnnealingLR, MomentumSGD, ReduceLROnPlateau, ScaleAmendedSGD, StepLR } from '@bmp/optimizer';
-import {
-  type EpochAccumulators,
-  type FaultHook,
-  latestCheckpoint,
-  readCheckpoint,
-  writeCheckpoint,
-} from './checkpoint';
+import { MomentumSGD, ReduceLROnPlateau, ScaleAmendedSGD } from '@bmp/optimizer';
+import { type EpochAccumulators, type FaultHook, writeCheckpoint } from './checkpoint';
 import type { TrainSettings } from './config';
-import { UsageError } from './config';
 import type { BatchSource } from './data';
-import { loadModelBytes, serializeModel, type TrainableModel, weightsHash } from './model';
+import { DataError } from './errors';
+import { rewindMetrics } from './metrics-rewind';
+import { serializeModel, type TrainableModel } from './model';
 import type { Reporter } from './progress';
-import type { RunConfig } from './runlog';
+import { type OpenedRun, openRun } from './run-open';
 import {
   type BlockScaleRecord,
-  CONFIG_SCHEMA_VERSION,
   type EpochRecord,
   type EventInput,
   METRICS_SCHEMA_VERSION,
   MetricsWriter,
-  readJson,
   readJsonl,
   type StepRecord,
   TensorBoardWriter,
-  writeRunConfig,
 } from './runlog';
+import { makeSchedule, replanLine } from './schedule';
 import { tf } from './tf';
 
 export class DivergedError extends Error {
@@ -71,7 +64,6 @@ export interface RunResult {
 }
 
 type Optimizer = ScaleAmendedSGD | MomentumSGD;
-type Schedule = ReduceLROnPlateau | StepLR | CosineAnnealingLR | null;
 
 function makeOptimizer(s: TrainSettings, model: TrainableModel, reporter: Reporter, run: string): Optimizer {
   const common = {
@@ -85,24 +77,6 @@ function makeOptimizer(s: TrainSettings, model: TrainableModel, reporter: Report
   return s.optimizer === 'sgd'
     ? new MomentumSGD(common)
     : new ScaleAmendedSGD({ ...common, positionScaling: s.positionScaling });
-}
-
-function makeSchedule(s: TrainSettings, opt: Optimizer, hasVal: boolean): Schedule {
-  switch (s.schedule) {
-    case 'plateau':
-      // validation accuracy when there is a validation split; otherwise the training loss. Never test.
-      return new ReduceLROnPlateau(opt, {
-        mode: hasVal ? 'max' : 'min',
-        factor: s.plateauFactor,
-        patience: s.plateauPatience,
-      });
-    case 'step':
-      return new StepLR(opt, { stepSize: s.stepSize, gamma: s.stepGamma });
-    case 'cosine':
-      return new CosineAnnealingLR(opt, { tMax: s.cosineTMax ?? s.epochs, etaMin: s.cosineEtaMin });
-    default:
-      return null;
-  }
 }
 
 function crossEntropy(logits: tf.Tensor, labels: tf.Tensor1D, numClasses: number): tf.Scalar {
@@ -146,152 +120,58 @@ function scalesOf(opt: Optimizer, prefix: string): BlockScaleRecord[] | undefine
   return opt.lastScales().map(({ name, m, mW, mZ }) => ({ name: strip(name), m, mW, mZ }));
 }
 
-function stripPrefix(name: string, prefix: string): string {
-  return name.startsWith(`${prefix}/`) ? name.slice(prefix.length + 1) : name;
-}
-
-function scheduleConfig(s: TrainSettings): { name: string; [k: string]: unknown } {
-  switch (s.schedule) {
-    case 'plateau':
-      return {
-        name: 'plateau',
-        factor: s.plateauFactor,
-        patience: s.plateauPatience,
-        monitor: s.valSplit > 0 ? 'valAccuracy' : 'trainLoss',
-      };
-    case 'step':
-      return { name: 'step', stepSize: s.stepSize, gamma: s.stepGamma };
-    case 'cosine':
-      return { name: 'cosine', tMax: s.cosineTMax ?? s.epochs, etaMin: s.cosineEtaMin };
-    default:
-      return { name: 'none' };
-  }
-}
-
 const emptyAcc = (): EpochAccumulators => ({ lossSum: 0, correct: 0, seen: 0, trainSeconds: 0 });
 
 export async function runTraining(inp: RunInputs): Promise<RunResult> {
-  const { settings: s, model, reporter, runDir, runName } = inp;
+  const { model, reporter, runDir, runName } = inp;
   const run = runName;
-  const configFile = join(runDir, 'config.json');
   const metricsFile = join(runDir, 'metrics.jsonl');
   if (inp.test.count === 0)
-    throw new UsageError(`${runName}: the test set is empty (every epoch reports test loss and error)`);
-  await fs.mkdir(runDir, { recursive: true });
-
-  let initWeightsHash: string;
-  let checkpoint: Awaited<ReturnType<typeof readCheckpoint>> | null = null;
-  if (inp.resume) {
-    const dir = await latestCheckpoint(runDir);
-    if (dir == null)
-      throw new Error(`${runDir}: no checkpoint to resume from (checkpoints/latest.json is missing)`);
-    checkpoint = await readCheckpoint(dir);
-    const stored = await readJson<{ initWeightsHash: string }>(configFile);
-    initWeightsHash = stored.initWeightsHash;
-    const cfg = await readJson<Record<string, unknown>>(configFile);
-    await writeRunConfig(configFile, {
-      ...(cfg as RunConfig),
-      settings: { ...s },
-      resumes: [
-        ...((cfg.resumes as RunConfig['resumes']) ?? []),
-        { at: new Date().toISOString(), from: dir, backend: inp.backend, epochs: s.epochs },
-      ],
-    });
-  } else {
-    if (existsSync(configFile)) {
-      throw new Error(
-        `${runDir} already holds a run (config.json); use --resume ${runDir} or another --run-name`,
-      );
-    }
-    initWeightsHash = weightsHash(model);
-    const data = (inp.meta.data ?? {}) as {
-      description?: string;
-      train?: number;
-      val?: number;
-      test?: number;
-      shape?: number[];
-    };
-    await writeRunConfig(configFile, {
-      kind: 'bmp-train-run',
-      schemaVersion: CONFIG_SCHEMA_VERSION,
-      runName,
-      compareId: inp.compareId,
-      createdAt: new Date().toISOString(),
-      optimizer: s.optimizer,
-      seed: s.seed,
-      backend: inp.backend,
-      versions: (inp.meta.versions ?? {}) as Record<string, string>,
-      model: {
-        name: inp.meta.modelId === 'user' ? model.name : s.model,
-        ...(inp.meta.modelId === 'user' ? {} : { width: s.width, init: s.init }),
-        ...(s.model === 'mlp' && inp.meta.modelId !== 'user' ? { layers: s.mlpLayers } : {}),
-        parameters: model.trainableVariables.reduce((t, v) => t + v.size, 0),
-        blocks: model.blocks.map((b) => stripPrefix(b.weight.name, model.name)),
-      },
-      dataset: {
-        name: inp.meta.modelId === 'user' && typeof inp.meta.data === 'string' ? 'user' : s.dataset,
-        ...(data.shape ? { imageShape: data.shape } : {}),
-        numClasses: inp.numClasses,
-        ...(data.train !== undefined
-          ? { trainSize: data.train, valSize: data.val ?? 0, testSize: data.test ?? 0 }
-          : {}),
-        source: data.description ?? null,
-      },
-      schedule: scheduleConfig(s),
-      augmentations: [...s.augment],
-      settings: { ...s },
-      initWeightsHash,
-      ...inp.meta,
-    });
-  }
+    throw new DataError(`${runName}: the test set is empty (every epoch reports test loss and error)`);
+  if (inp.train.count === 0 || inp.train.numBatches === 0)
+    throw new DataError(`${runName}: the training set is empty: no images to train on`);
+  const warn = (text: string) => reporter.event({ type: 'message', run, level: 'warn', text });
+  let s = inp.settings;
 
   const opt = makeOptimizer(s, model, reporter, run);
   const schedule = makeSchedule(s, opt, inp.val != null);
+  let opened: OpenedRun;
+  try {
+    opened = await openRun(inp, opt, schedule, warn);
+  } catch (e) {
+    opt.dispose();
+    throw e;
+  }
+  const { checkpoint, initWeightsHash, replan } = opened;
+  s = opened.settings;
+
   let startEpoch = 0;
   let startBatch = 0;
   let globalStep = 0;
   let acc = emptyAcc();
-  let keptEvents: object[] = [];
   if (checkpoint) {
-    loadModelBytes(model, checkpoint.modelBytes, join(checkpoint.dir, 'model.safetensors'));
-    const weights = checkpoint.optimizerWeights(model.name);
-    await opt.setWeights(weights);
-    tf.dispose(weights.map((w) => w.tensor));
     const st = checkpoint.state;
-    if (schedule && st.schedule) schedule.loadState(st.schedule);
-    opt.setLearningRate(st.learningRate);
     startEpoch = st.epoch;
     startBatch = st.batch;
     globalStep = st.globalStep;
     acc = { ...st.accumulators };
-    if (existsSync(metricsFile) && statSync(metricsFile).size > st.metricsBytes) {
-      // Drop the records written after the checkpoint (they are redone), but keep what happened:
-      // the event records (interrupt, stop, non-finite loss) are appended again.
-      const text = await fs.readFile(metricsFile, 'utf8');
-      const tail = Buffer.from(text, 'utf8').subarray(st.metricsBytes).toString('utf8');
-      truncateSync(metricsFile, st.metricsBytes);
-      keptEvents = tail
-        .split('\n')
-        .filter((l) => l.trim() !== '')
-        .flatMap((l) => {
-          try {
-            const r = JSON.parse(l) as { type?: string };
-            return r.type === 'event' ? [r] : [];
-          } catch {
-            return [];
-          }
-        });
-    }
   }
+  const keptEvents = inp.resume ? await rewindMetrics(metricsFile, checkpoint?.state.metricsBytes ?? 0) : [];
+  if (replan) warn(replanLine(replan, s.cosineEtaMin, opt.learningRate, startEpoch));
 
   const metrics = new MetricsWriter(metricsFile);
-  for (const e of keptEvents) metrics.append(e as EventInput);
+  for (const e of keptEvents) metrics.append(e);
   const tb = new TensorBoardWriter(runDir);
   const event = (e: Omit<EventInput, 'type' | 'wallTime'>) =>
     metrics.append({ type: 'event', wallTime: Date.now() / 1000, run: runName, ...e } as EventInput);
   event(
-    checkpoint
-      ? { event: 'resume', step: globalStep, epoch: startEpoch, checkpoint: checkpoint.dir }
+    inp.resume
+      ? {
+          event: 'resume',
+          step: globalStep,
+          epoch: startEpoch,
+          ...(checkpoint ? { checkpoint: checkpoint.dir } : { fromStart: true }),
+        }
       : { event: 'start', step: 0, epoch: 0 },
   );
   const records: EpochRecord[] = [];

@@ -13,6 +13,7 @@ import {
   runConfigSchema,
   writeJsonAtomic as runlogWriteJsonAtomic,
 } from '@bmp/runlog/node';
+import { RunDirError } from './errors';
 
 export {
   CONFIG_SCHEMA_VERSION,
@@ -42,8 +43,15 @@ export async function writeRunConfig(file: string, config: RunConfig): Promise<v
   await runlogWriteJsonAtomic(file, config, { schema: runConfigSchema });
 }
 
+/** Reads a JSON file; a file that is not valid JSON is a RunDirError naming it. */
 export async function readJson<T = unknown>(file: string): Promise<T> {
-  return JSON.parse(await readFile(file, 'utf8')) as T;
+  const text = await readFile(file, 'utf8');
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    const what = text.trim() === '' ? 'empty' : `not valid JSON (${(e as Error).message})`;
+    throw new RunDirError(`${file}: ${what}`);
+  }
 }
 
 /** Every valid record of a metrics.jsonl file (throws if a line is not a valid record). */

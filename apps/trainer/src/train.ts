@@ -24,7 +24,7 @@ import { environmentInfo, setupBackend, versions } from './environment';
 import { asTrainable, buildModel, type TrainableModel } from './model';
 import { callbackReporter, type ProgressEvent, type Reporter } from './progress';
 import { type RunResult, runTraining } from './run';
-import { readJson } from './runlog';
+import { readStoredConfig } from './run-config';
 import { tf } from './tf';
 
 /** Data for one input of the library API. */
@@ -99,6 +99,7 @@ function toSource(
       shuffle,
       normalize,
       augment: augmentOptions(augment ?? [], s),
+      dropSingleLast: shuffle,
     });
   }
   return tensorSource(input.xs, input.ys, { batchSize, seed, shuffle });
@@ -121,8 +122,8 @@ export async function resumeSettings(
   const file = join(runDir, 'config.json');
   if (!existsSync(file))
     throw new UsageError(`--resume ${runDir}: no config.json there (not a run directory)`);
-  const cfg = await readJson<{ settings: TrainSettings; runName: string; compareId: string | null }>(file);
-  const settings = { ...cfg.settings };
+  const cfg = await readStoredConfig(file);
+  const settings = { ...(cfg.settings as unknown as TrainSettings) };
   for (const [k, v] of Object.entries(explicit) as Array<[keyof TrainSettings, unknown]>) {
     if (v === undefined) continue;
     if (JSON.stringify(v) === JSON.stringify(settings[k])) continue;
@@ -189,6 +190,10 @@ export async function prepareRun(
       ownsModel: false,
     };
   }
+  if (!options.model && settings.batchSize < 2)
+    throw new UsageError(
+      `--batch-size ${settings.batchSize}: the ${settings.model} has batch norm, which needs at least 2 images per batch`,
+    );
   const data = await loadData(settings);
   const normalize = normalizationOf(data.train);
   const numClasses = data.train.classNames.length;
@@ -216,6 +221,7 @@ export async function prepareRun(
       shuffle: true,
       normalize,
       augment: augmentOptions(settings.augment, settings),
+      dropSingleLast: true,
     }),
     val: data.val ? evalSource(data.val) : null,
     test: evalSource(data.test),
@@ -232,6 +238,10 @@ export async function train(options: TrainOptions = {}): Promise<RunResult> {
   let runDir: string;
   let compareId = options.compareId ?? null;
   if (options.resume) {
+    if (options.preset)
+      throw new UsageError(
+        `--preset ${options.preset} with --resume: a resumed run keeps the settings stored in its config.json; leave --preset out`,
+      );
     const r = await resumeSettings(options.resume, options.settings ?? {});
     settings = r.settings;
     runName = r.runName;
@@ -239,7 +249,6 @@ export async function train(options: TrainOptions = {}): Promise<RunResult> {
     runDir = resolve(options.resume);
   } else {
     settings = resolveSettings(options.settings ?? {}, options.preset);
-    if (settings.schedule === 'cosine' && settings.cosineTMax == null) settings.cosineTMax = settings.epochs;
     runName = settings.runName ?? defaultRunName(settings);
     settings.runName = runName;
     settings.logDir = resolveLogDir(settings.logDir);

@@ -258,9 +258,9 @@ describe('bmp-train analyze (tiny MLP and VGG runs through the real CLI)', () =>
       runCli(['analyze', mlpRun, '--blocks', 'dense9/kernel', '--no-claims']),
       runCli(['analyze', dir]),
     ]);
-    expect(a.code).toBe(1);
+    expect(a.code).toBe(5);
     expect(a.stderr).toContain(`${bare}: no checkpoint`);
-    expect(b.code).toBe(1);
+    expect(b.code).toBe(5);
     expect(b.stderr).toMatch(/checkpoint .*epoch-0001-batch-000000 .*(unreadable|does not fit)/);
     expect(c.code).toBe(2);
     expect(c.stderr).toContain(

@@ -1,9 +1,9 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
-import { loadImageFolder } from '../src/folder-dataset';
+import { FolderDatasetError, loadImageFolder } from '../src/folder-dataset';
 import { tempDir } from './helpers';
 
 function png(w: number, h: number, rgb: [number, number, number]): Buffer {
@@ -47,5 +47,48 @@ describe('--dataset folder', () => {
     expect(test?.count).toBe(2);
     writeFileSync(join(dir, 'train', 'b', '2.png'), png(4, 3, [50, 50, 50]));
     await expect(loadImageFolder(dir)).rejects.toThrow(/2\.png: image is 4x3, the first image was 3x3/);
+  });
+
+  it('refuses an empty class folder (flat layout), naming it; non-images do not count', async () => {
+    const dir = tempDir();
+    for (const c of ['cat', 'dog', 'emu', 'fox']) mkdirSync(join(dir, c));
+    writeFileSync(join(dir, 'cat', '1.png'), png(2, 2, [9, 9, 9]));
+    writeFileSync(join(dir, 'emu', '1.png'), png(2, 2, [9, 9, 9]));
+    writeFileSync(join(dir, 'dog', 'notes.txt'), 'not an image');
+    const error = await loadImageFolder(dir).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(FolderDatasetError);
+    expect((error as Error).message).toContain(
+      `${join(dir, 'dog')}: class folder has no .png/.jpg/.jpeg images; remove it or add images (also empty: fox)`,
+    );
+  });
+
+  it('refuses an empty class folder in train/, allows one in test/ while test/ has images', async () => {
+    const dir = tempDir();
+    for (const split of ['train', 'test'])
+      for (const c of ['a', 'b']) mkdirSync(join(dir, split, c), { recursive: true });
+    writeFileSync(join(dir, 'train', 'a', '1.png'), png(2, 2, [9, 9, 9]));
+    writeFileSync(join(dir, 'test', 'a', '1.png'), png(2, 2, [9, 9, 9]));
+    const error = await loadImageFolder(dir).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(FolderDatasetError);
+    expect((error as Error).message).toContain(
+      `${join(dir, 'train', 'b')}: class folder has no .png/.jpg/.jpeg images`,
+    );
+
+    writeFileSync(join(dir, 'train', 'b', '1.png'), png(2, 2, [9, 9, 9]));
+    const { train, test } = await loadImageFolder(dir); // test/b is empty: allowed
+    expect(train.count).toBe(2);
+    expect(test?.count).toBe(1);
+    expect(test?.classNames).toEqual(['a', 'b']);
+
+    rmSync(join(dir, 'test', 'a', '1.png')); // no test images at all: refused
+    await expect(loadImageFolder(dir)).rejects.toThrow(
+      `${join(dir, 'test')}: no .png/.jpg/.jpeg images in the class folders`,
+    );
   });
 });

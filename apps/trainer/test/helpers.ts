@@ -17,15 +17,24 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the built CLI; `onLine` sees each stdout line (and may return 'SIGINT' to send it). */
+/**
+ * Runs the built CLI; `onLine` sees each stdout line (and may return a signal to send, once).
+ * `command` replaces `node` (e.g. to run it as another user).
+ */
 export function runCli(
   args: string[],
-  options: { cwd?: string; onLine?: (line: string) => 'SIGINT' | undefined } = {},
+  options: {
+    cwd?: string;
+    onLine?: (line: string) => 'SIGINT' | 'SIGTERM' | undefined;
+    env?: Record<string, string>;
+    command?: string[];
+  } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const [cmd, ...pre] = options.command ?? [process.execPath];
+    const child = spawn(cmd, [...pre, CLI, ...args], {
       cwd: options.cwd ?? tmpdir(),
-      env: { ...process.env, INIT_CWD: options.cwd ?? tmpdir() },
+      env: { ...process.env, INIT_CWD: options.cwd ?? tmpdir(), ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -38,9 +47,10 @@ export function runCli(
       const lines = pending.split('\n');
       pending = lines.pop() ?? '';
       for (const line of lines) {
-        if (!sent && options.onLine?.(line) === 'SIGINT') {
+        const sig = sent ? undefined : options.onLine?.(line);
+        if (sig) {
           sent = true;
-          child.kill('SIGINT');
+          child.kill(sig);
         }
       }
     });

@@ -176,7 +176,7 @@ describe('--resume gives the result of an uninterrupted run', () => {
       '--run-name',
       'x',
     ]);
-    expect(again.code).toBe(1);
+    expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/already holds a run.*--resume/);
     expect(readdirSync(join(dir, 'x', 'checkpoints')).filter((n) => n.startsWith('epoch-'))).toHaveLength(1);
   });
