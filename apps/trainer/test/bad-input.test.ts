@@ -77,6 +77,19 @@ describe('bad input is refused before anything is created', () => {
     expect(found.stderr).not.toContain('downloadCifar');
   });
 
+  it('a backend that is not installed is one line naming it (exit 7)', async () => {
+    const r = await runCli([
+      'train',
+      ...TINY_MLP.filter((a) => a !== 'wasm' && a !== '--backend'),
+      '--backend',
+      'node',
+      '--log-dir',
+      tempDir(),
+    ]);
+    expect(r.code).toBe(7);
+    expect(r.stderr).toMatch(/^error: @bmp\/backends: the 'node' backend is not available: .*\n$/);
+  });
+
   it('a last batch of one image is left out (batch norm cannot normalise it), recorded in config.json', async () => {
     const dir = tempDir();
     // 41 images, batches of 40: without the rule the second batch holds one image
