@@ -39,7 +39,7 @@ import { latestCheckpoint, readCheckpoint } from './checkpoint';
 import { type BackendChoice, type TrainSettings, UsageError } from './config';
 import { imageDatasetSource, loadData, normalizationOf } from './data';
 import { setupBackend, versions } from './environment';
-import { buildModel } from './model';
+import { buildModel, stripModelPrefix } from './model';
 import { readJson } from './runlog';
 import { tf } from './tf';
 import { ensureWritableFile } from './writable';
@@ -97,9 +97,6 @@ function histogram(values: Float64Array, bins = HISTOGRAM_BINS): { edges: number
   for (const v of values) counts[Math.min(bins - 1, Math.floor((v - lo) / width))]++;
   return { edges, counts };
 }
-
-const stripPrefix = (name: string, prefix: string) =>
-  name.startsWith(`${prefix}/`) ? name.slice(prefix.length + 1) : name;
 
 /** Full spectrum of an explicit symmetric matrix (float32 products, float64 eigensolver). */
 function denseSpectrum(
@@ -376,7 +373,7 @@ export async function analyze(options: AnalyzeOptions): Promise<{ report: Analys
       );
     }
     const chain = blockChain(network);
-    const names = chain.blocks.map((b) => stripPrefix(b.name, network.name));
+    const names = chain.blocks.map((b) => stripModelPrefix(b.name, network.name));
     let chosen = chain.blocks.map((_, i) => i);
     if (options.blocks && options.blocks.length > 0) {
       const unknown = options.blocks.filter(

@@ -11,6 +11,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { decodeWeightsFile, encodeWeightsFile } from '@bmp/models';
 import { RunDirError } from './errors';
+import { stripModelPrefix } from './model';
 import { readJson, writeJsonAtomic } from './runlog';
 import { tf } from './tf';
 
@@ -62,10 +63,6 @@ async function writeSynced(file: string, data: Uint8Array | string): Promise<voi
   }
 }
 
-function relName(name: string, prefix: string): string {
-  return name.startsWith(`${prefix}/`) ? name.slice(prefix.length + 1) : name;
-}
-
 export async function writeCheckpoint(
   runDir: string,
   payload: CheckpointPayload,
@@ -82,7 +79,7 @@ export async function writeCheckpoint(
     fault?.('model');
     const prefix = payload.state.modelPrefix;
     const tensors = payload.optimizerWeights.map(({ name: n, tensor }) => ({
-      name: relName(n, prefix),
+      name: stripModelPrefix(n, prefix),
       prefixed: n.startsWith(`${prefix}/`),
       shape: tensor.shape.slice(),
       values: Float32Array.from(tensor.dataSync()),

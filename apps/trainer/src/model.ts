@@ -106,6 +106,11 @@ function uniqueName(base: string): string {
   }
 }
 
+/** A variable's name without the model's prefix (`vgg11/conv1/kernel` -> `conv1/kernel`). */
+export function stripModelPrefix(name: string, prefix: string): string {
+  return name.startsWith(`${prefix}/`) ? name.slice(prefix.length + 1) : name;
+}
+
 /** Relative variable name (without the model prefix) for stable keys across processes. */
 function relativeNames(model: TrainableModel): Array<[string, tf.Variable]> {
   const vars = stateVariables(model);

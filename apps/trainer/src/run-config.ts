@@ -1,7 +1,7 @@
 /** config.json of a run: written once when the run starts, amended (settings, schedule, resumes) on resume. */
 import type { TrainSettings } from './config';
 import { RunDirError, UsageError } from './errors';
-import type { TrainableModel } from './model';
+import { stripModelPrefix, type TrainableModel } from './model';
 import { CONFIG_SCHEMA_VERSION, type RunConfig, readRunConfig, writeRunConfig } from './runlog';
 import { type Replan, scheduleConfig } from './schedule';
 
@@ -12,12 +12,8 @@ export interface NewRunInfo {
   numClasses: number;
   /** Recorded as is (dataset description, backend reason, versions, command...). */
   meta: Record<string, unknown>;
-  /** Images per epoch left out of training (see data.ts, trainingBatches). */
+  /** Images per epoch left out of training (ImageSourceOptions.dropSingleLast in data.ts). */
   droppedPerEpoch: number;
-}
-
-function stripPrefix(name: string, prefix: string): string {
-  return name.startsWith(`${prefix}/`) ? name.slice(prefix.length + 1) : name;
 }
 
 export async function writeNewRunConfig(
@@ -50,7 +46,7 @@ export async function writeNewRunConfig(
       ...(user ? {} : { width: s.width, init: s.init }),
       ...(s.model === 'mlp' && !user ? { layers: s.mlpLayers } : {}),
       parameters: model.trainableVariables.reduce((t, v) => t + v.size, 0),
-      blocks: model.blocks.map((b) => stripPrefix(b.weight.name, model.name)),
+      blocks: model.blocks.map((b) => stripModelPrefix(b.weight.name, model.name)),
     },
     dataset: {
       name: user && typeof info.meta.data === 'string' ? 'user' : s.dataset,

@@ -7,7 +7,7 @@ import type { TrainSettings } from './config';
 import type { BatchSource } from './data';
 import { DataError } from './errors';
 import { rewindMetrics } from './metrics-rewind';
-import { serializeModel, type TrainableModel } from './model';
+import { serializeModel, stripModelPrefix, type TrainableModel } from './model';
 import type { Reporter } from './progress';
 import { type OpenedRun, openRun } from './run-open';
 import {
@@ -116,8 +116,7 @@ export async function evaluate(
 
 function scalesOf(opt: Optimizer, prefix: string): BlockScaleRecord[] | undefined {
   if (!(opt instanceof ScaleAmendedSGD)) return undefined;
-  const strip = (n: string) => (n.startsWith(`${prefix}/`) ? n.slice(prefix.length + 1) : n);
-  return opt.lastScales().map(({ name, m, mW, mZ }) => ({ name: strip(name), m, mW, mZ }));
+  return opt.lastScales().map(({ name, m, mW, mZ }) => ({ name: stripModelPrefix(name, prefix), m, mW, mZ }));
 }
 
 const emptyAcc = (): EpochAccumulators => ({ lossSum: 0, correct: 0, seen: 0, trainSeconds: 0 });
