@@ -33,69 +33,72 @@ export async function openRun(
   schedule: Schedule,
   warn: (text: string) => void,
 ): Promise<OpenedRun> {
-  const { model, runDir, runName } = inp;
+  return inp.resume ? resumeRun(inp, opt, schedule, warn) : createRun(inp);
+}
+
+async function createRun(inp: RunInputs): Promise<OpenedRun> {
+  const { model, runDir } = inp;
   const configFile = join(runDir, 'config.json');
-  let s = inp.settings;
-  let initWeightsHash: string;
-  let checkpoint: LoadedCheckpoint | null = null;
-  let replan: Replan | null = null;
-  if (inp.resume) {
-    if (!existsSync(configFile))
-      throw new RunDirError(`--resume ${runDir}: no config.json there (not a run directory)`);
-    const stored = await readStoredConfig(configFile);
-    await ensureWritableDir(runDir, '--resume');
-    const point = await findResumePoint(runDir);
-    for (const w of point.warnings) warn(w);
-    checkpoint = point.checkpoint;
-    initWeightsHash = stored.initWeightsHash;
-    if (checkpoint) {
-      const st = checkpoint.state;
-      checkResumeEpochs(runDir, s.epochs, st);
-      loadModelBytes(model, checkpoint.modelBytes, join(checkpoint.dir, 'model.safetensors'));
-      const weights = checkpoint.optimizerWeights(model.name);
-      await opt.setWeights(weights);
-      tf.dispose(weights.map((w) => w.tensor));
-      replan = restoreSchedule(schedule, st.schedule, s, st);
-      if (replan) s = { ...s, cosineTMax: null };
-      else opt.setLearningRate(st.learningRate);
-    } else {
-      // Nothing was checkpointed: the run starts again, from the same initial weights.
-      const hash = weightsHash(model);
-      if (hash !== initWeightsHash)
-        throw new RunDirError(
-          `--resume ${runDir}: no checkpoint, and the model built from the stored settings has other initial weights (hash ${hash}, stored ${initWeightsHash})`,
-        );
-      warn(`no checkpoint in ${runDir}: training it again from the start`);
-    }
-    await recordResume(configFile, stored, s, {
-      from: checkpoint?.dir ?? null,
-      backend: inp.backend,
-      replan,
-    });
-  } else {
-    await ensureWritableDir(dirname(runDir), '--log-dir');
-    if (existsSync(configFile)) {
-      throw new UsageError(
-        `${runDir} already holds a run (config.json); use --resume ${runDir} or another --run-name`,
-      );
-    }
-    initWeightsHash = weightsHash(model);
-    await ensureWritableDir(runDir, '--log-dir');
-    await writeNewRunConfig(
-      configFile,
-      s,
-      model,
-      {
-        runName,
-        compareId: inp.compareId,
-        backend: inp.backend,
-        numClasses: inp.numClasses,
-        meta: inp.meta,
-        droppedPerEpoch: inp.train.dropped ?? 0,
-      },
-      initWeightsHash,
+  await ensureWritableDir(dirname(runDir), '--log-dir');
+  if (existsSync(configFile)) {
+    throw new UsageError(
+      `${runDir} already holds a run (config.json); use --resume ${runDir} or another --run-name`,
     );
   }
+  const initWeightsHash = weightsHash(model);
+  await ensureWritableDir(runDir, '--log-dir');
+  await writeNewRunConfig(
+    configFile,
+    inp.settings,
+    model,
+    {
+      runName: inp.runName,
+      compareId: inp.compareId,
+      backend: inp.backend,
+      numClasses: inp.numClasses,
+      meta: inp.meta,
+      droppedPerEpoch: inp.train.dropped ?? 0,
+    },
+    initWeightsHash,
+  );
+  return { settings: inp.settings, checkpoint: null, initWeightsHash, replan: null };
+}
 
-  return { settings: s, checkpoint, initWeightsHash, replan };
+async function resumeRun(
+  inp: RunInputs,
+  opt: ScaleAmendedSGD | MomentumSGD,
+  schedule: Schedule,
+  warn: (text: string) => void,
+): Promise<OpenedRun> {
+  const { model, runDir } = inp;
+  const configFile = join(runDir, 'config.json');
+  if (!existsSync(configFile))
+    throw new RunDirError(`--resume ${runDir}: no config.json there (not a run directory)`);
+  const stored = await readStoredConfig(configFile);
+  await ensureWritableDir(runDir, '--resume');
+  const { checkpoint, warnings } = await findResumePoint(runDir);
+  for (const w of warnings) warn(w);
+  let s = inp.settings;
+  let replan: Replan | null = null;
+  if (checkpoint) {
+    const st = checkpoint.state;
+    checkResumeEpochs(runDir, s.epochs, st);
+    loadModelBytes(model, checkpoint.modelBytes, join(checkpoint.dir, 'model.safetensors'));
+    const weights = checkpoint.optimizerWeights(model.name);
+    await opt.setWeights(weights);
+    tf.dispose(weights.map((w) => w.tensor));
+    replan = restoreSchedule(schedule, st.schedule, s, st);
+    if (replan) s = { ...s, cosineTMax: null };
+    else opt.setLearningRate(st.learningRate);
+  } else {
+    // Nothing was checkpointed: the run starts again, from the same initial weights.
+    const hash = weightsHash(model);
+    if (hash !== stored.initWeightsHash)
+      throw new RunDirError(
+        `--resume ${runDir}: no checkpoint, and the model built from the stored settings has other initial weights (hash ${hash}, stored ${stored.initWeightsHash})`,
+      );
+    warn(`no checkpoint in ${runDir}: training it again from the start`);
+  }
+  await recordResume(configFile, stored, s, { from: checkpoint?.dir ?? null, backend: inp.backend, replan });
+  return { settings: s, checkpoint, initWeightsHash: stored.initWeightsHash, replan };
 }

@@ -5,7 +5,7 @@ import { MomentumSGD, ReduceLROnPlateau, ScaleAmendedSGD } from '@bmp/optimizer'
 import { type EpochAccumulators, type FaultHook, writeCheckpoint } from './checkpoint';
 import type { TrainSettings } from './config';
 import type { BatchSource } from './data';
-import { DataError } from './errors';
+import { DataError, describeError, errnoReason, FileSystemError } from './errors';
 import { rewindMetrics } from './metrics-rewind';
 import { serializeModel, stripModelPrefix, type TrainableModel } from './model';
 import type { Reporter } from './progress';
@@ -121,7 +121,27 @@ function scalesOf(opt: Optimizer, prefix: string): BlockScaleRecord[] | undefine
 
 const emptyAcc = (): EpochAccumulators => ({ lossSum: 0, correct: 0, seen: 0, trainSeconds: 0 });
 
+/**
+ * One training run (see RunInputs). A file-system error while it trains (a full disk, a directory made
+ * read-only) becomes a FileSystemError that names the run and says how to continue: the checkpoints
+ * already written are complete, and --resume takes the run up from the newest (or from its start).
+ */
 export async function runTraining(inp: RunInputs): Promise<RunResult> {
+  try {
+    return await trainRun(inp);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (!code || describeError(e).category !== 'filesystem') throw e;
+    const path = (e as NodeJS.ErrnoException).path ?? inp.runDir;
+    throw new FileSystemError(
+      `${path}: ${errnoReason(e)} while training ${inp.runName}; the checkpoints it wrote are complete: ` +
+        `once that is fixed, continue with --resume ${inp.runDir}`,
+      { cause: e },
+    );
+  }
+}
+
+async function trainRun(inp: RunInputs): Promise<RunResult> {
   const { model, reporter, runDir, runName } = inp;
   const run = runName;
   const metricsFile = join(runDir, 'metrics.jsonl');
