@@ -1,123 +1,40 @@
-/** One training run: the loop, evaluation, logs, checkpoints, resume, divergence and interruption. */
+/**
+ * One training run: opened (run-open.ts), then epochs of steps (training-step.ts), each epoch evaluated
+ * and logged, checkpoints written (run-checkpoint.ts), until the last epoch, a divergence or an interrupt.
+ */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { MomentumSGD, ReduceLROnPlateau, ScaleAmendedSGD } from '@bmp/optimizer';
-import { type EpochAccumulators, type FaultHook, writeCheckpoint } from './checkpoint';
+import { ReduceLROnPlateau } from '@bmp/optimizer';
+import type { EpochAccumulators } from './checkpoint';
 import type { TrainSettings } from './config';
-import type { BatchSource } from './data';
 import { DataError, describeError, errnoReason, FileSystemError } from './errors';
+import { evaluate } from './evaluate';
 import { rewindMetrics } from './metrics-rewind';
-import { serializeModel, stripModelPrefix, type TrainableModel } from './model';
-import type { Reporter } from './progress';
-import { type OpenedRun, openRun } from './run-open';
-import {
-  type BlockScaleRecord,
-  type EpochRecord,
-  type EventInput,
-  METRICS_SCHEMA_VERSION,
-  MetricsWriter,
-  readJsonl,
-  type StepRecord,
-  TensorBoardWriter,
-} from './runlog';
-import { makeSchedule, replanLine } from './schedule';
-import { tf } from './tf';
+import { saveRunCheckpoint } from './run-checkpoint';
+import { openRun } from './run-open';
+import { makeOptimizer, type RunOptimizer, scalesOf } from './run-optimizer';
+import type { RunInputs, RunResult } from './run-types';
+import { RunWriters } from './run-writers';
+import { type EpochRecord, METRICS_SCHEMA_VERSION, readJsonl } from './runlog';
+import { makeSchedule, replanLine, type Schedule } from './schedule';
+import { trainStep } from './training-step';
 
-export class DivergedError extends Error {
-  override name = 'DivergedError';
-}
+export { evaluate } from './evaluate';
+export type { RunInputs, RunResult } from './run-types';
 
-export interface RunInputs {
-  settings: TrainSettings;
-  model: TrainableModel;
-  train: BatchSource;
-  val: BatchSource | null;
-  test: BatchSource;
-  numClasses: number;
-  runDir: string;
-  runName: string;
-  compareId: string | null;
-  /** Recorded in config.json (dataset description, backend, versions, command...). */
-  meta: Record<string, unknown>;
-  resume: boolean;
-  reporter: Reporter;
-  backend: string;
-  signal?: AbortSignal;
-  /** Tests: simulate a crash while a checkpoint is written. */
-  checkpointFault?: FaultHook;
-}
-
-export interface RunResult {
-  runName: string;
-  runDir: string;
-  optimizer: string;
-  lr: number;
-  seed: number;
-  compareId: string | null;
-  status: 'completed' | 'interrupted' | 'diverged';
-  message?: string;
+/** A run in progress: what the epoch and step functions share. */
+export interface ActiveRun {
+  inp: RunInputs;
+  s: TrainSettings;
+  opt: RunOptimizer;
+  schedule: Schedule;
+  writers: RunWriters;
   initWeightsHash: string;
-  epochs: EpochRecord[];
-  finalTestError: number | null;
-  bestTestError: number | null;
-  secondsPerEpoch: number | null;
+  globalStep: number;
+  acc: EpochAccumulators;
 }
 
-type Optimizer = ScaleAmendedSGD | MomentumSGD;
-
-function makeOptimizer(s: TrainSettings, model: TrainableModel, reporter: Reporter, run: string): Optimizer {
-  const common = {
-    learningRate: s.lr,
-    momentum: s.momentum,
-    weightDecay: s.weightDecay,
-    nesterov: s.nesterov,
-    blocks: [...model.blocks],
-    onWarning: (text: string) => reporter.event({ type: 'message', run, level: 'warn', text }),
-  };
-  return s.optimizer === 'sgd'
-    ? new MomentumSGD(common)
-    : new ScaleAmendedSGD({ ...common, positionScaling: s.positionScaling });
-}
-
-function crossEntropy(logits: tf.Tensor, labels: tf.Tensor1D, numClasses: number): tf.Scalar {
-  const oneHot = tf.oneHot(labels, numClasses);
-  return tf.neg(tf.mean(tf.sum(tf.mul(oneHot, tf.logSoftmax(logits as tf.Tensor2D)), 1))) as tf.Scalar;
-}
-
-function correctCount(logits: tf.Tensor, labels: tf.Tensor1D): tf.Scalar {
-  return tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'float32')) as tf.Scalar;
-}
-
-export async function evaluate(
-  model: TrainableModel,
-  source: BatchSource,
-  numClasses: number,
-  what = 'test set',
-): Promise<{ loss: number; accuracy: number; count: number }> {
-  // Every epoch record carries the test loss and error (@bmp/runlog's schema; the viewer plots them):
-  // an empty set would give a made-up 100% error, so it is an error.
-  if (source.count === 0) throw new Error(`the ${what} is empty: no images to evaluate`);
-  let lossSum = 0;
-  let correct = 0;
-  let count = 0;
-  for await (const { xs, ys, size } of source.batches(0, 0)) {
-    const [l, c] = tf.tidy(() => {
-      const logits = model.apply(xs, { training: false });
-      return [crossEntropy(logits, ys, numClasses), correctCount(logits, ys)];
-    });
-    lossSum += (await l.data())[0] * size;
-    correct += (await c.data())[0];
-    count += size;
-    tf.dispose([l, c, xs, ys]);
-  }
-  if (count === 0) throw new Error(`the ${what} gave no batches: no images to evaluate`);
-  return { loss: lossSum / count, accuracy: correct / count, count };
-}
-
-function scalesOf(opt: Optimizer, prefix: string): BlockScaleRecord[] | undefined {
-  if (!(opt instanceof ScaleAmendedSGD)) return undefined;
-  return opt.lastScales().map(({ name, m, mW, mZ }) => ({ name: stripModelPrefix(name, prefix), m, mW, mZ }));
-}
+type Stop = { status: 'diverged' | 'interrupted'; message: string; nonFinite?: number };
 
 const emptyAcc = (): EpochAccumulators => ({ lossSum: 0, correct: 0, seen: 0, trainSeconds: 0 });
 
@@ -142,279 +59,194 @@ export async function runTraining(inp: RunInputs): Promise<RunResult> {
 }
 
 async function trainRun(inp: RunInputs): Promise<RunResult> {
-  const { model, reporter, runDir, runName } = inp;
-  const run = runName;
-  const metricsFile = join(runDir, 'metrics.jsonl');
+  const { reporter, runName: run } = inp;
   if (inp.test.count === 0)
-    throw new DataError(`${runName}: the test set is empty (every epoch reports test loss and error)`);
+    throw new DataError(`${run}: the test set is empty (every epoch reports test loss and error)`);
   if (inp.train.count === 0 || inp.train.numBatches === 0)
-    throw new DataError(`${runName}: the training set is empty: no images to train on`);
+    throw new DataError(`${run}: the training set is empty: no images to train on`);
   const warn = (text: string) => reporter.event({ type: 'message', run, level: 'warn', text });
-  let s = inp.settings;
-
-  const opt = makeOptimizer(s, model, reporter, run);
-  const schedule = makeSchedule(s, opt, inp.val != null);
-  let opened: OpenedRun;
-  try {
-    opened = await openRun(inp, opt, schedule, warn);
-  } catch (e) {
+  const opt = makeOptimizer(inp.settings, inp.model, warn);
+  const schedule = makeSchedule(inp.settings, opt, inp.val != null);
+  const opened = await openRun(inp, opt, schedule, warn).catch((e) => {
     opt.dispose();
     throw e;
-  }
-  const { checkpoint, initWeightsHash, replan } = opened;
-  s = opened.settings;
-
-  let startEpoch = 0;
-  let startBatch = 0;
-  let globalStep = 0;
-  let acc = emptyAcc();
-  if (checkpoint) {
-    const st = checkpoint.state;
-    startEpoch = st.epoch;
-    startBatch = st.batch;
-    globalStep = st.globalStep;
-    acc = { ...st.accumulators };
-  }
-  const keptEvents = inp.resume ? await rewindMetrics(metricsFile, checkpoint?.state.metricsBytes ?? 0) : [];
-  if (replan) warn(replanLine(replan, s.cosineEtaMin, opt.learningRate, startEpoch));
-
-  const metrics = new MetricsWriter(metricsFile);
-  for (const e of keptEvents) metrics.append(e);
-  const tb = new TensorBoardWriter(runDir);
-  const event = (e: Omit<EventInput, 'type' | 'wallTime'>) =>
-    metrics.append({ type: 'event', wallTime: Date.now() / 1000, run: runName, ...e } as EventInput);
-  event(
+  });
+  const { checkpoint, replan, settings: s } = opened;
+  const st = checkpoint?.state;
+  const start = { epoch: st?.epoch ?? 0, batch: st?.batch ?? 0 };
+  const kept = inp.resume
+    ? await rewindMetrics(join(inp.runDir, 'metrics.jsonl'), st?.metricsBytes ?? 0)
+    : [];
+  if (replan) warn(replanLine(replan, s.cosineEtaMin, opt.learningRate, start.epoch));
+  const r: ActiveRun = {
+    inp,
+    s,
+    opt,
+    schedule,
+    writers: new RunWriters(inp.runDir, run, kept),
+    initWeightsHash: opened.initWeightsHash,
+    globalStep: st?.globalStep ?? 0,
+    acc: st ? { ...st.accumulators } : emptyAcc(),
+  };
+  r.writers.event(
     inp.resume
       ? {
           event: 'resume',
-          step: globalStep,
-          epoch: startEpoch,
+          step: r.globalStep,
+          epoch: start.epoch,
           ...(checkpoint ? { checkpoint: checkpoint.dir } : { fromStart: true }),
         }
       : { event: 'start', step: 0, epoch: 0 },
   );
-  const records: EpochRecord[] = [];
-  const trainable = [...model.trainableVariables];
-  const prefix = model.name;
-
-  const saveCheckpoint = async (
-    epoch: number,
-    batch: number,
-    a: EpochAccumulators,
-    orderHash: string | null,
-  ) => {
-    metrics.flush();
-    // getWeights returns a fresh `iter` scalar and the live momentum buffers: dispose only the former
-    const optimizerWeights = await opt.getWeights();
-    const fresh = optimizerWeights.filter((w) => w.name === 'iter').map((w) => w.tensor);
-    try {
-      await writeCheckpoint(
-        runDir,
-        {
-          modelBytes: serializeModel(model),
-          optimizerWeights,
-          state: {
-            epoch,
-            batch,
-            globalStep,
-            accumulators: { ...a },
-            schedule: schedule?.state() ?? null,
-            learningRate: opt.learningRate,
-            metricsBytes: metrics.size,
-            rng: {
-              seed: s.seed,
-              dataSeed: s.dataSeed,
-              generator:
-                'mulberry32 streams mixed from (seed, epoch) for the order and (seed, epoch, image) for augmentation',
-            },
-            orderHash,
-            modelPrefix: prefix,
-          },
-        },
-        s.keepCheckpoints,
-        inp.checkpointFault,
-      );
-    } finally {
-      tf.dispose(fresh);
-    }
-  };
-
   reporter.event({
     type: 'start',
     run,
-    runDir,
+    runDir: inp.runDir,
     optimizer: s.optimizer,
     lr: opt.learningRate,
     seed: s.seed,
     epochs: s.epochs,
-    startEpoch,
+    startEpoch: start.epoch,
     numBatches: inp.train.numBatches,
     backend: inp.backend,
     resumed: checkpoint != null,
   });
+  for (let epoch = start.epoch; epoch < s.epochs; epoch++) {
+    const first = epoch === start.epoch ? start.batch : 0;
+    if (first === 0) r.acc = emptyAcc();
+    const stop = (await trainEpoch(r, epoch, first)) ?? (await endEpoch(r, epoch));
+    if (stop) return finish(r, stop);
+  }
+  return finish(r, null);
+}
 
-  const finish = async (
-    status: RunResult['status'],
-    message?: string,
-    nonFinite?: number,
-  ): Promise<RunResult> => {
-    if (status === 'diverged')
-      event({ event: 'non-finite-loss', step: globalStep, value: String(nonFinite), message });
-    event({
-      event: status === 'interrupted' ? 'interrupt' : 'stop',
-      step: globalStep,
-      reason: status,
-      message,
-    });
-    metrics.close();
-    tb.close();
-    opt.dispose();
-    reporter.event({ type: 'end', run, status, runDir, message });
-    const all = await readEpochRecords(metricsFile);
-    const testErrors = all.map((r) => r.testError).filter((e): e is number => e !== undefined);
-    return {
-      runName,
-      runDir,
-      optimizer: s.optimizer,
-      lr: s.lr,
-      seed: s.seed,
-      compareId: inp.compareId,
-      status,
-      message,
-      initWeightsHash,
-      epochs: all,
-      finalTestError: testErrors.length ? testErrors[testErrors.length - 1] : null,
-      bestTestError: testErrors.length ? Math.min(...testErrors) : null,
-      secondsPerEpoch: all.length ? all.reduce((t, r) => t + (r.epochSeconds ?? 0), 0) / all.length : null,
-    };
-  };
-
-  for (let epoch = startEpoch; epoch < s.epochs; epoch++) {
-    const orderHash = inp.train.orderHash(epoch);
-    const first = epoch === startEpoch ? startBatch : 0;
-    if (first === 0) acc = emptyAcc();
-    let batchIndex = first;
-    const lr = opt.learningRate;
-    for await (const { xs, ys, size } of inp.train.batches(epoch, first)) {
-      const t0 = performance.now();
-      let correctT: tf.Scalar | null = null;
-      const { value, grads } = tf.variableGrads(() => {
-        // fusedBatchNorm: the same values with a hand-written BN gradient (fewer ops per step);
-        // training needs only first derivatives.
-        const logits = model.apply(xs, { training: true, fusedBatchNorm: true });
-        correctT = tf.keep(correctCount(logits, ys));
-        return crossEntropy(logits, ys, inp.numClasses);
-      }, trainable);
-      const loss = value.dataSync()[0];
-      const correct = (correctT as tf.Scalar | null)?.dataSync()[0] ?? 0;
-      tf.dispose([value, correctT as tf.Scalar | null].filter((t) => t != null) as tf.Tensor[]);
-      tf.dispose([xs, ys]);
-      if (!Number.isFinite(loss)) {
-        tf.dispose(Object.values(grads));
-        return finish('diverged', divergedMessage(loss, epoch, batchIndex, globalStep, runDir), loss);
-      }
-      try {
-        opt.applyGradients(grads);
-      } catch (e) {
-        tf.dispose(Object.values(grads));
-        const msg = (e as Error).message;
-        if (/nan|finite|infinit/i.test(msg))
-          return finish(
-            'diverged',
-            divergedMessage(Number.NaN, epoch, batchIndex, globalStep, runDir, msg),
-            Number.NaN,
-          );
-        throw e;
-      }
-      tf.dispose(Object.values(grads));
-      acc.trainSeconds += (performance.now() - t0) / 1000;
-      acc.lossSum += loss * size;
-      acc.correct += correct;
-      acc.seen += size;
-      globalStep++;
-      const ips = acc.seen / Math.max(1e-9, acc.trainSeconds);
-      if (s.logEverySteps > 0 && globalStep % s.logEverySteps === 0) {
-        const rec: StepRecord = {
-          type: 'step',
-          v: METRICS_SCHEMA_VERSION,
-          run: runName,
-          epoch,
-          step: globalStep,
-          wallTime: Date.now() / 1000,
-          loss,
-          lr,
-          scales: scalesOf(opt, prefix),
-        };
-        metrics.append(rec);
-        tb.step(rec);
-      }
-      reporter.event({
-        type: 'step',
-        run,
+/** The steps of one epoch from batch `first` on; a divergence or an interrupt stops it. */
+async function trainEpoch(r: ActiveRun, epoch: number, first: number): Promise<Stop | null> {
+  const { inp, s, opt } = r;
+  const orderHash = inp.train.orderHash(epoch);
+  const lr = opt.learningRate;
+  let batchIndex = first;
+  for await (const batch of inp.train.batches(epoch, first)) {
+    const step = trainStep(inp.model, opt, batch, inp.numClasses);
+    if (!step.ok)
+      return {
+        status: 'diverged',
+        message: divergedMessage(step.loss, epoch, batchIndex, r.globalStep, inp.runDir, step.detail),
+        nonFinite: step.loss,
+      };
+    r.acc.trainSeconds += step.seconds;
+    r.acc.lossSum += step.loss * step.size;
+    r.acc.correct += step.correct;
+    r.acc.seen += step.size;
+    r.globalStep++;
+    if (s.logEverySteps > 0 && r.globalStep % s.logEverySteps === 0)
+      r.writers.step({
         epoch,
-        epochs: s.epochs,
-        batch: batchIndex,
-        numBatches: inp.train.numBatches,
-        loss,
-        imagesPerSecond: ips,
+        step: r.globalStep,
+        loss: step.loss,
+        lr,
+        scales: scalesOf(opt, inp.model.name),
       });
-      batchIndex++;
-      // Let the event loop run (a Ctrl-C is a macrotask; the loop above only awaits microtasks).
-      await new Promise<void>((r) => setImmediate(r));
-      if (inp.signal?.aborted) {
-        await saveCheckpoint(epoch, batchIndex, acc, orderHash);
-        return finish(
-          'interrupted',
-          `checkpoint saved at epoch ${epoch + 1}, batch ${batchIndex}; continue with --resume ${runDir}`,
-        );
-      }
-    }
-
-    const val = inp.val ? await evaluate(model, inp.val, inp.numClasses, 'validation set') : null;
-    const test = await evaluate(model, inp.test, inp.numClasses);
-    const trainLoss = acc.lossSum / Math.max(1, acc.seen);
-    const record: EpochRecord = {
-      type: 'epoch',
-      v: METRICS_SCHEMA_VERSION,
-      run: runName,
-      compareId: inp.compareId,
-      optimizer: s.optimizer,
-      seed: s.seed,
+    inp.reporter.event({
+      type: 'step',
+      run: inp.runName,
       epoch,
-      step: globalStep,
-      trainLoss,
-      trainAccuracy: acc.correct / Math.max(1, acc.seen),
-      ...(val ? { valAccuracy: val.accuracy, valLoss: val.loss } : {}),
-      testLoss: test.loss,
-      testError: 1 - test.accuracy,
-      testAccuracy: test.accuracy,
-      lr,
-      imagesPerSecond: acc.seen / Math.max(1e-9, acc.trainSeconds),
-      epochSeconds: acc.trainSeconds,
-      wallTime: Date.now() / 1000,
-      orderHash,
-      scales: scalesOf(opt, prefix),
-    };
-    if (schedule instanceof ReduceLROnPlateau) schedule.step(val ? val.accuracy : trainLoss);
-    else schedule?.step();
-    metrics.append(record);
-    records.push(record);
-    tb.epoch(record);
-    reporter.event({ type: 'epoch', run, epochs: s.epochs, record });
-    const last = epoch + 1 === s.epochs;
-    if (last || (s.checkpointEvery > 0 && (epoch + 1) % s.checkpointEvery === 0)) {
-      await saveCheckpoint(epoch + 1, 0, emptyAcc(), null);
-    }
-    if (inp.signal?.aborted && !last) {
-      if (!(s.checkpointEvery > 0 && (epoch + 1) % s.checkpointEvery === 0))
-        await saveCheckpoint(epoch + 1, 0, emptyAcc(), null);
-      return finish(
-        'interrupted',
-        `checkpoint saved after epoch ${epoch + 1}; continue with --resume ${runDir}`,
-      );
+      epochs: s.epochs,
+      batch: batchIndex,
+      numBatches: inp.train.numBatches,
+      loss: step.loss,
+      imagesPerSecond: r.acc.seen / Math.max(1e-9, r.acc.trainSeconds),
+    });
+    batchIndex++;
+    // Let the event loop run (a Ctrl-C is a macrotask; the loop above only awaits microtasks).
+    await new Promise<void>((res) => setImmediate(res));
+    if (inp.signal?.aborted) {
+      await saveRunCheckpoint(r, { epoch, batch: batchIndex, acc: r.acc, orderHash });
+      return {
+        status: 'interrupted',
+        message: `checkpoint saved at epoch ${epoch + 1}, batch ${batchIndex}; continue with --resume ${inp.runDir}`,
+      };
     }
   }
-  return finish('completed');
+  return null;
+}
+
+/** Evaluation, the epoch record, the schedule's step and the epoch's checkpoint. */
+async function endEpoch(r: ActiveRun, epoch: number): Promise<Stop | null> {
+  const { inp, s, opt, acc } = r;
+  const val = inp.val ? await evaluate(inp.model, inp.val, inp.numClasses, 'validation set') : null;
+  const test = await evaluate(inp.model, inp.test, inp.numClasses);
+  const trainLoss = acc.lossSum / Math.max(1, acc.seen);
+  const record: EpochRecord = {
+    type: 'epoch',
+    v: METRICS_SCHEMA_VERSION,
+    run: inp.runName,
+    compareId: inp.compareId,
+    optimizer: s.optimizer,
+    seed: s.seed,
+    epoch,
+    step: r.globalStep,
+    trainLoss,
+    trainAccuracy: acc.correct / Math.max(1, acc.seen),
+    ...(val ? { valAccuracy: val.accuracy, valLoss: val.loss } : {}),
+    testLoss: test.loss,
+    testError: 1 - test.accuracy,
+    testAccuracy: test.accuracy,
+    lr: opt.learningRate,
+    imagesPerSecond: acc.seen / Math.max(1e-9, acc.trainSeconds),
+    epochSeconds: acc.trainSeconds,
+    wallTime: Date.now() / 1000,
+    orderHash: inp.train.orderHash(epoch),
+    scales: scalesOf(opt, inp.model.name),
+  };
+  if (r.schedule instanceof ReduceLROnPlateau) r.schedule.step(val ? val.accuracy : trainLoss);
+  else r.schedule?.step();
+  r.writers.epoch(record);
+  inp.reporter.event({ type: 'epoch', run: inp.runName, epochs: s.epochs, record });
+  const last = epoch + 1 === s.epochs;
+  const interrupted = inp.signal?.aborted === true && !last;
+  const scheduled = s.checkpointEvery > 0 && (epoch + 1) % s.checkpointEvery === 0;
+  if (last || scheduled || interrupted)
+    await saveRunCheckpoint(r, { epoch: epoch + 1, batch: 0, acc: emptyAcc(), orderHash: null });
+  if (!interrupted) return null;
+  return {
+    status: 'interrupted',
+    message: `checkpoint saved after epoch ${epoch + 1}; continue with --resume ${inp.runDir}`,
+  };
+}
+
+async function finish(r: ActiveRun, stop: Stop | null): Promise<RunResult> {
+  const { inp, s } = r;
+  const status = stop?.status ?? 'completed';
+  const message = stop?.message;
+  if (stop?.status === 'diverged')
+    r.writers.event({ event: 'non-finite-loss', step: r.globalStep, value: String(stop.nonFinite), message });
+  r.writers.event({
+    event: status === 'interrupted' ? 'interrupt' : 'stop',
+    step: r.globalStep,
+    reason: status,
+    message,
+  });
+  r.writers.close();
+  r.opt.dispose();
+  inp.reporter.event({ type: 'end', run: inp.runName, status, runDir: inp.runDir, message });
+  const all = await readEpochRecords(r.writers.metricsFile);
+  const testErrors = all.map((e) => e.testError).filter((e): e is number => e !== undefined);
+  return {
+    runName: inp.runName,
+    runDir: inp.runDir,
+    optimizer: s.optimizer,
+    lr: s.lr,
+    seed: s.seed,
+    compareId: inp.compareId,
+    status,
+    message,
+    initWeightsHash: r.initWeightsHash,
+    epochs: all,
+    finalTestError: testErrors.length ? testErrors[testErrors.length - 1] : null,
+    bestTestError: testErrors.length ? Math.min(...testErrors) : null,
+    secondsPerEpoch: all.length ? all.reduce((t, e) => t + (e.epochSeconds ?? 0), 0) / all.length : null,
+  };
 }
 
 function divergedMessage(
@@ -434,5 +266,5 @@ function divergedMessage(
 
 export async function readEpochRecords(metricsFile: string): Promise<EpochRecord[]> {
   if (!existsSync(metricsFile)) return [];
-  return (await readJsonl(metricsFile)).filter((r): r is EpochRecord => r.type === 'epoch');
+  return (await readJsonl(metricsFile)).filter((e): e is EpochRecord => e.type === 'epoch');
 }
