@@ -35,6 +35,7 @@ import {
   type Spectrum,
   writeJsonAtomic,
 } from '@bmp/runlog/node';
+import { ANALYZE_DEFAULTS } from './analyze-defaults';
 import { latestCheckpoint, readCheckpoint } from './checkpoint';
 import { type BackendChoice, type TrainSettings, UsageError } from './config';
 import { imageDatasetSource, loadData, normalizationOf } from './data';
@@ -345,13 +346,13 @@ export async function analyze(options: AnalyzeOptions): Promise<{ report: Analys
   }
 
   const o = {
-    maxDenseDim: options.maxDenseDim ?? 1024,
-    lanczosK: options.lanczosK ?? 3,
-    lanczosSteps: options.lanczosSteps ?? 80,
-    traceProbes: options.traceProbes ?? 16,
-    seed: options.seed ?? 0,
+    maxDenseDim: options.maxDenseDim ?? ANALYZE_DEFAULTS.maxDenseDim,
+    lanczosK: options.lanczosK ?? ANALYZE_DEFAULTS.lanczosK,
+    lanczosSteps: options.lanczosSteps ?? ANALYZE_DEFAULTS.lanczosSteps,
+    traceProbes: options.traceProbes ?? ANALYZE_DEFAULTS.traceProbes,
+    seed: options.seed ?? ANALYZE_DEFAULTS.seed,
   };
-  const batchSize = options.batchSize ?? 16;
+  const batchSize = options.batchSize ?? ANALYZE_DEFAULTS.batchSize;
   // The check below compares the chain's forward pass with the model's logits: it caught a wasm bug
   // (oneHot ignoring its dtype zeroed maxPool2x2, fixed in @bmp/backmatching) and guards against others.
   const { backend } = await setupBackend(options.backend ?? 'auto');

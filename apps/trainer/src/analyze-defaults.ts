@@ -1,0 +1,15 @@
+/** The defaults of `bmp-train analyze`, used by its help text and by analyze() alike. */
+export const ANALYZE_DEFAULTS = {
+  /** Images of the analysed batch of training data. */
+  batchSize: 16,
+  /** Picks the batch; seeds Lanczos and Hutchinson. */
+  seed: 0,
+  /** Every eigenvalue up to this dimension, Lanczos extreme eigenvalues above. */
+  maxDenseDim: 1024,
+  /** Lanczos: eigenvalues at each end. */
+  lanczosK: 3,
+  /** Lanczos: most Hessian-vector products. */
+  lanczosSteps: 80,
+  /** Hutchinson probes for trace/dim above maxDenseDim. */
+  traceProbes: 16,
+} as const;

@@ -1,0 +1,138 @@
+/** `bmp-train compare` (the default command): both optimizers, run for run; `--resume` continues one. */
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { Command } from 'commander';
+import { type CompareResult, compare, compareInProcesses, formatTable, resumeCompare } from '../compare';
+import { DEFAULTS, type OptimizerId, UsageError } from '../config';
+import { EXIT } from '../errors';
+import { createReporter, defaultMode, type Reporter } from '../progress';
+import { interrupts, runExit } from './outcome';
+import { integer, positiveInt, positiveList, seedsOption } from './parsers';
+import { addRunOptions, explicitSettings, type Opts } from './run-options';
+
+export function addCompareCommand(
+  program: Command,
+  action: (this: Command, opts: Opts) => Promise<void>,
+): Command {
+  return addRunOptions(
+    program
+      .command('compare')
+      .description(
+        'both optimizers from the same initial weights over the same batches (the default: the main job)',
+      )
+      .helpOption('-h, --help', 'show the flags of compare'),
+  )
+    .option(
+      '--lr-sgd <lrs>',
+      'learning rate(s) of momentum SGD, comma-separated for a sweep (default 0.1)',
+      positiveList,
+    )
+    .option(
+      '--lr-scale-amended <lrs>',
+      'learning rate(s) of scale-amended SGD, comma-separated for a sweep (default 0.02)',
+      positiveList,
+    )
+    .option(
+      '--seed <n>',
+      `seed of the comparison when --seeds is not given (default ${DEFAULTS.seed})`,
+      integer,
+    )
+    .option('--seeds <n|list>', 'number of seeds (3 = seeds 0,1,2) or a comma-separated list', seedsOption)
+    .option(
+      '--jobs <n>',
+      'runs at once, each in its own process (default: 2 on 2+ cores; 1 runs in this process)',
+      positiveInt,
+    )
+    .option(
+      '--resume <compare-dir>',
+      'continue an interrupted comparison: finished runs are skipped, the others resume from their checkpoint or start (flags such as a larger --epochs apply to every run)',
+    )
+    .action(action);
+}
+
+export async function compareAction(this: Command, opts: Opts): Promise<void> {
+  const reporter = createReporter(defaultMode(Boolean(opts.json)));
+  const stop = interrupts(() => reporter);
+  let result: CompareResult;
+  try {
+    result = await runComparison(this, opts, reporter, stop.signal);
+  } finally {
+    reporter.close();
+    stop.dispose();
+  }
+  if (opts.json)
+    process.stdout.write(
+      `${JSON.stringify({ type: 'compare', compareId: result.compareId, dir: result.dir, status: result.status, summary: result.summary, checks: result.checks })}\n`,
+    );
+  else process.stdout.write(`${resultText(result)}\n`);
+  if (result.checks.some((c) => !c.initWeightsMatch || !c.orderHashesMatch)) {
+    process.stderr.write(
+      'error: the runs of a seed did not start from the same weights or see the same batches\n',
+    );
+    process.exitCode = EXIT.internal;
+  } else process.exitCode = runExit(result.status, stop);
+}
+
+async function runComparison(
+  cmd: Command,
+  opts: Opts,
+  reporter: Reporter,
+  signal: AbortSignal,
+): Promise<CompareResult> {
+  const explicit = explicitSettings(cmd, opts);
+  const processes = { cli: process.argv[1], execArgv: process.execArgv };
+  if (opts.resume) {
+    for (const flag of ['lrSgd', 'lrScaleAmended', 'seeds', 'preset'])
+      if (opts[flag] !== undefined)
+        throw new UsageError(
+          `compare --resume: --${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} cannot change a stored comparison`,
+        );
+    const jobs = (opts.jobs as number | undefined) ?? Math.min(2, availableParallelism());
+    return resumeCompare({
+      dir: String(opts.resume),
+      settings: explicit,
+      reporter,
+      signal,
+      jobs,
+      ...processes,
+    });
+  }
+  const lrs: Partial<Record<OptimizerId, number[]>> = {};
+  if (opts.lrSgd) lrs.sgd = opts.lrSgd as number[];
+  if (opts.lrScaleAmended) lrs['scale-amended'] = opts.lrScaleAmended as number[];
+  const seeds = opts.seeds as number[] | undefined;
+  const common = {
+    settings: explicit,
+    preset: opts.preset as string | undefined,
+    lrs,
+    seeds: seeds ?? (explicit.seed !== undefined ? [explicit.seed] : undefined),
+    name: explicit.runName ?? undefined,
+    reporter,
+    signal,
+  };
+  const runs = (seeds?.length ?? 1) * ((lrs.sgd?.length ?? 1) + (lrs['scale-amended']?.length ?? 1));
+  const jobs = (opts.jobs as number | undefined) ?? Math.min(2, availableParallelism(), runs);
+  return jobs > 1 ? compareInProcesses({ ...common, jobs, ...processes }) : compare(common);
+}
+
+function resultText(result: CompareResult): string {
+  const out: string[] = ['', formatTable(result), ''];
+  for (const c of result.checks)
+    out.push(
+      `seed ${c.seed}: initial weights ${c.initWeightsMatch ? 'identical across runs' : 'DIFFER across runs'} (hash ${[...new Set(c.initWeightsHashes)].join(', ')}); ` +
+        `batch order ${c.orderHashesMatch ? 'identical in every epoch' : 'DIFFERS'}`,
+    );
+  out.push(
+    '',
+    `logs: ${result.dir}`,
+    `  per run: config.json, metrics.jsonl, TensorBoard events, checkpoints/; summary: ${join(result.dir, 'compare.json')}`,
+    `  TensorBoard: tensorboard --logdir ${result.dir}`,
+    `  viewer (from the repository): pnpm viewer --log-dir ${dirname(result.dir)}`,
+    `  local Hessians of a run: pnpm bmp-train analyze ${join(result.dir, '<run>')}`,
+  );
+  if (result.status !== 'completed')
+    out.push(
+      `status: ${result.status}${result.status === 'interrupted' ? ` (continue with: bmp-train compare --resume ${result.dir})` : ''}`,
+    );
+  return out.join('\n');
+}
