@@ -137,11 +137,8 @@ export async function resumeSettings(
   return { settings: validateSettings(settings), runName: cfg.runName, compareId: cfg.compareId };
 }
 
-/** Everything a run needs, prepared from settings (or the user's model/data). */
-export async function prepareRun(
-  settings: TrainSettings,
-  options: { model?: ModelInput; data?: UserData; skipBackendSetup?: boolean },
-): Promise<{
+/** Everything a run needs: the backend, the model, the batch sources and what config.json records. */
+export interface PreparedRun {
   backend: string;
   backendReason: string;
   model: TrainableModel;
@@ -150,71 +147,65 @@ export async function prepareRun(
   test: BatchSource;
   numClasses: number;
   meta: Record<string, unknown>;
+  /** Built here (from settings): the caller disposes it. */
   ownsModel: boolean;
-}> {
+}
+
+type PreparedData = Omit<PreparedRun, 'backend' | 'backendReason' | 'meta'> & { data: unknown };
+
+/** Everything a run needs, prepared from settings (or the user's model/data). */
+export async function prepareRun(
+  settings: TrainSettings,
+  options: { model?: ModelInput; data?: UserData; skipBackendSetup?: boolean },
+): Promise<PreparedRun> {
   const { backend, reason } = options.skipBackendSetup
     ? { backend: tf.getBackend(), reason: 'set up by the caller' }
     : await setupBackend(settings.backend);
+  const { data, ...prepared } = options.data
+    ? userDataRun(settings, options.data, options.model)
+    : await settingsDataRun(settings, options.model);
   const meta: Record<string, unknown> = {
     backendReason: reason,
     environment: environmentInfo(),
     versions: versions(),
     modelId: options.model ? 'user' : settings.model,
+    data,
   };
-  if (options.data) {
-    const d = options.data;
-    const model = options.model ? asTrainable(options.model) : null;
-    if (!model) throw new UsageError('train(): with your own data, pass your own model too');
-    if (d.test == null)
-      throw new UsageError(
-        'train(): data.test is required: every epoch record has the test loss and error (the comparison is about test error)',
-      );
-    meta.data = 'user data';
-    return {
-      backend,
-      backendReason: reason,
-      model,
-      train: toSource(
-        d.train,
-        settings.batchSize,
-        settings.seed,
-        true,
-        undefined,
-        settings.augment,
-        settings,
-      ),
-      val: d.val ? toSource(d.val, settings.evalBatchSize, 0, false) : null,
-      test: toSource(d.test, settings.evalBatchSize, 0, false),
-      numClasses: d.numClasses,
-      meta,
-      ownsModel: false,
-    };
-  }
-  if (!options.model && settings.batchSize < 2)
+  return { backend, backendReason: reason, meta, ...prepared };
+}
+
+function userDataRun(settings: TrainSettings, d: UserData, userModel: ModelInput | undefined): PreparedData {
+  if (!userModel) throw new UsageError('train(): with your own data, pass your own model too');
+  if (d.test == null)
+    throw new UsageError(
+      'train(): data.test is required: every epoch record has the test loss and error (the comparison is about test error)',
+    );
+  return {
+    model: asTrainable(userModel),
+    train: toSource(d.train, settings.batchSize, settings.seed, true, undefined, settings.augment, settings),
+    val: d.val ? toSource(d.val, settings.evalBatchSize, 0, false) : null,
+    test: toSource(d.test, settings.evalBatchSize, 0, false),
+    numClasses: d.numClasses,
+    data: 'user data',
+    ownsModel: false,
+  };
+}
+
+async function settingsDataRun(
+  settings: TrainSettings,
+  userModel: ModelInput | undefined,
+): Promise<PreparedData> {
+  if (!userModel && settings.batchSize < 2)
     throw new UsageError(
       `--batch-size ${settings.batchSize}: the ${settings.model} has batch norm, which needs at least 2 images per batch`,
     );
   const data = await loadData(settings);
   const normalize = normalizationOf(data.train);
   const numClasses = data.train.classNames.length;
-  const model = options.model
-    ? asTrainable(options.model)
-    : buildModel(settings, data.train.shape, numClasses);
-  meta.data = {
-    description: data.description,
-    train: data.train.count,
-    val: data.val?.count ?? 0,
-    test: data.test?.count ?? 0,
-    shape: data.train.shape,
-    classNames: data.train.classNames,
-    normalize,
-  };
   const evalSource = (ds: typeof data.train) =>
     imageDatasetSource(ds, { batchSize: settings.evalBatchSize, seed: 0, shuffle: false, normalize });
   return {
-    backend,
-    backendReason: reason,
-    model,
+    model: userModel ? asTrainable(userModel) : buildModel(settings, data.train.shape, numClasses),
     train: imageDatasetSource(data.train, {
       batchSize: settings.batchSize,
       seed: settings.seed,
@@ -226,8 +217,16 @@ export async function prepareRun(
     val: data.val ? evalSource(data.val) : null,
     test: evalSource(data.test),
     numClasses,
-    meta,
-    ownsModel: !options.model,
+    data: {
+      description: data.description,
+      train: data.train.count,
+      val: data.val?.count ?? 0,
+      test: data.test?.count ?? 0,
+      shape: data.train.shape,
+      classNames: data.train.classNames,
+      normalize,
+    },
+    ownsModel: !userModel,
   };
 }
 
