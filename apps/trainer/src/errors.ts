@@ -36,6 +36,11 @@ export class RunDirError extends Error {
   override name = 'RunDirError';
 }
 
+/** analyze: a run or checkpoint it cannot analyse (exit 5). */
+export class AnalyzeError extends Error {
+  override name = 'AnalyzeError';
+}
+
 /** A file or directory the trainer cannot write or read (exit 6); the message names it. */
 export class FileSystemError extends Error {
   override name = 'FileSystemError';

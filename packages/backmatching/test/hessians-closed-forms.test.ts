@@ -10,8 +10,10 @@ import {
   convHz,
   denseBnHW,
   denseBnHz,
+  denseBnHzPerSample,
   denseHW,
   denseHz,
+  denseHzPerSample,
   residualGaussNewtonZ,
 } from '../src/hessians/closed-forms';
 import { localHessianMatrix, localHessianOperator } from '../src/hessians/local-hessian';
@@ -295,5 +297,31 @@ describe('local Hessians: closed forms (eq. 8, 9, 17, 18, 13) against automatic 
     // central differences in float32 with step 1e-2: O(h^2) + O(eps_f32 / h): 2% of the scale
     expect(err).toBeLessThan(0.02 * scale);
     tf.dispose([w, z, target]);
+  });
+});
+
+describe('per-sample closed forms (the matrices of the Marchenko-Pastur law)', () => {
+  // K = W^T, [nIn = 2, nOut = 3]: rows w_.^T of W are the columns of K
+  const K = [1, 2, 0, 0, 1, 3];
+  it('denseHzPerSample is K K^T, worked by hand; denseHz is I_m (x) it / m', () => {
+    // K K^T = [[1+4+0, 0+2+0], [0+2+0, 0+1+9]] = [[5, 2], [2, 10]]
+    const h = denseHzPerSample(K, 2, 3);
+    expect(h.dim).toBe(2);
+    expect(Array.from(h.data)).toEqual([5, 2, 2, 10]);
+    const full = denseHz(K, 2, 3, 2);
+    expect(Array.from(full.data)).toEqual([2.5, 1, 0, 0, 1, 5, 0, 0, 0, 0, 2.5, 1, 0, 0, 1, 5]);
+  });
+
+  it('denseBnHzPerSample weights each w_i w_i^T by 1 / (Var_i + eps), Var_i over the batch, worked by hand', () => {
+    // z = [[1, 0], [0, 1]]: y = z K = rows [1, 2, 0] and [0, 1, 3]; biased variances (1/4, 1/4, 9/4)
+    const eps = 0.25;
+    const h = denseBnHzPerSample(K, [1, 0, 0, 1], 2, 2, 3, eps);
+    // weights 1/(Var + eps) = (2, 2, 0.4); w_1 = (1, 0), w_2 = (2, 1), w_3 = (0, 3)
+    // H = 2 (1,0)(1,0)^T + 2 (2,1)(2,1)^T + 0.4 (0,3)(0,3)^T = [[2 + 8, 4], [4, 2 + 3.6]]
+    const expected = [10, 4, 4, 5.6];
+    for (let i = 0; i < 4; i++) expect(h.data[i]).toBeCloseTo(expected[i], 12);
+    const full = denseBnHz(K, [1, 0, 0, 1], 2, 2, 3, eps);
+    for (let i = 0; i < 2; i++)
+      for (let j = 0; j < 2; j++) expect(full.data[i * 4 + j]).toBeCloseTo(expected[i * 2 + j] / 2, 12);
   });
 });

@@ -58,10 +58,14 @@ function matmul(a: ArrayLike<number>, b: ArrayLike<number>, n: number, k: number
   return out;
 }
 
+/** Eq. (8) for one sample: W^T W = K K^T (`nIn x nIn`), the matrix the Marchenko-Pastur law (eq. 10-11) describes. */
+export function denseHzPerSample(kernel: ArrayLike<number>, nIn: number, nOut: number): ExplicitMatrix {
+  return { dim: nIn, data: gram(transpose(kernel, nIn, nOut), nOut, nIn) };
+}
+
 /** Eq. (8): H_z = (1/m) I_m (x) W^T W for a dense block (kernel K = W^T, `[nIn, nOut]`): W^T W = K K^T. */
 export function denseHz(kernel: ArrayLike<number>, nIn: number, nOut: number, m: number): ExplicitMatrix {
-  const kkt = gram(transpose(kernel, nIn, nOut), nOut, nIn);
-  return kron(identity(m), m, scale(kkt, 1 / m), nIn);
+  return kron(identity(m), m, scale(denseHzPerSample(kernel, nIn, nOut).data, 1 / m), nIn);
 }
 
 /** Eq. (9): H_vec(W) = (1/m) sum_j z[j] z[j]^T per output row, i.e. (Z^T Z / m) (x) I_nOut in tfjs order. */
@@ -81,10 +85,25 @@ export function denseBnHz(
   nOut: number,
   epsilon = 0,
 ): ExplicitMatrix {
+  const h = denseBnHzPerSample(kernel, z, m, nIn, nOut, epsilon).data;
+  return kron(identity(m), m, scale(h, 1 / m), nIn);
+}
+
+/**
+ * Eq. (17) for one sample: sum_i w_i w_i^T / (Var_i + eps) (`nIn x nIn`), Var_i over the batch `z`
+ * (`[m, nIn]`); the matrix of eq. (19)'s Marchenko-Pastur law.
+ */
+export function denseBnHzPerSample(
+  kernel: ArrayLike<number>,
+  z: ArrayLike<number>,
+  m: number,
+  nIn: number,
+  nOut: number,
+  epsilon = 0,
+): ExplicitMatrix {
   const vars = columnVariances(matmul(z, kernel, m, nIn, nOut), m, nOut);
   const inv = Float64Array.from(vars, (v) => 1 / (v + epsilon));
-  const h = gram(transpose(kernel, nIn, nOut), nOut, nIn, inv);
-  return kron(identity(m), m, scale(h, 1 / m), nIn);
+  return { dim: nIn, data: gram(transpose(kernel, nIn, nOut), nOut, nIn, inv) };
 }
 
 /**
