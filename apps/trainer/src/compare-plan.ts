@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { OPTIMIZERS, type OptimizerId, resolveSettings, type TrainSettings, UsageError } from './config';
 import type { ProgressEvent, Reporter } from './progress';
-import { readJson } from './runlog';
+import { readComparePlan } from './runlog';
 import { type ModelInput, resolveLogDir, type UserData } from './train';
 
 export interface PlannedRun {
@@ -92,7 +92,7 @@ export async function plannedRun(
   dir: string,
   runName: string,
 ): Promise<{ plan: ComparePlan; run: PlannedRun }> {
-  const plan = await readJson<ComparePlan>(join(dir, 'compare.json'));
+  const plan = (await readComparePlan(join(dir, 'compare.json'))) as unknown as ComparePlan;
   const run = plan.runs.find((r) => r.runName === runName);
   if (!run) throw new UsageError(`--compare-run: no run '${runName}' in ${dir}/compare.json`);
   return { plan, run };

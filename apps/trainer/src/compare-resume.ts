@@ -9,7 +9,7 @@ import { type CompareResult, overallStatus, readRunResult, summarize, writeSumma
 import { RESUME_OVERRIDABLE, type TrainSettings, UsageError } from './config';
 import { callbackReporter } from './progress';
 import type { RunResult } from './run';
-import { readJson, readJsonl, writeJsonAtomic } from './runlog';
+import { readComparePlan, readJsonl, writeJsonAtomic } from './runlog';
 import { train } from './train';
 
 /** What is left to do for one planned run of a stored comparison. */
@@ -47,9 +47,7 @@ export async function resumePlan(dir: string, overrides: Partial<TrainSettings>)
   const file = join(dir, 'compare.json');
   if (!existsSync(file))
     throw new UsageError(`--resume ${dir}: no compare.json there (not a comparison directory)`);
-  const stored = await readJson<ComparePlan & { resumes?: unknown[] }>(file);
-  if (stored.kind !== 'bmp-train-compare' || !Array.isArray(stored.runs))
-    throw new UsageError(`--resume ${dir}: ${file} is not a bmp-train comparison plan`);
+  const stored = (await readComparePlan(file)) as unknown as ComparePlan;
   const runs = stored.runs.map((run) => {
     const settings = { ...run.settings };
     for (const [k, v] of Object.entries(overrides) as Array<[keyof TrainSettings, unknown]>) {

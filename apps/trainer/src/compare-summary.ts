@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import type { ComparePlan } from './compare-plan';
 import type { OptimizerId, TrainSettings } from './config';
 import { type RunResult, readEpochRecords } from './run';
-import { readJson, writeJsonAtomic } from './runlog';
+import { readStoredConfig } from './run-config';
+import { writeJsonAtomic } from './runlog';
 
 export interface SummaryRow {
   optimizer: OptimizerId;
@@ -117,21 +118,14 @@ export async function readRunResult(
   status: RunResult['status'],
   message?: string,
 ): Promise<RunResult> {
-  const cfg = await readJson<{
-    runName: string;
-    optimizer: string;
-    seed: number;
-    compareId: string | null;
-    initWeightsHash: string;
-    settings: TrainSettings;
-  }>(join(runDir, 'config.json'));
+  const cfg = await readStoredConfig(join(runDir, 'config.json'));
   const epochs = await readEpochRecords(join(runDir, 'metrics.jsonl'));
   const errs = epochs.map((e) => e.testError).filter((x): x is number => x !== undefined);
   return {
     runName: cfg.runName,
     runDir,
     optimizer: cfg.optimizer,
-    lr: cfg.settings.lr,
+    lr: (cfg.settings as unknown as TrainSettings).lr,
     seed: cfg.seed,
     compareId: cfg.compareId,
     status,

@@ -24,6 +24,7 @@ export {
   type MetricsRecord,
   MetricsWriter,
   type RunConfig,
+  readComparePlan,
   readRunConfig,
   type StepRecord,
   TensorBoardWriter,

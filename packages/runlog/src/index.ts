@@ -14,6 +14,7 @@ export {
   type OptimizerId,
   optimizerIdSchema,
 } from './schema/common';
+export * from './schema/compare';
 export * from './schema/config';
 export * from './schema/metrics';
 export * from './smoothing';

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { type AnalysisReport, analysisReportSchema } from './schema/analysis';
+import { type ComparePlanFile, comparePlanSchema } from './schema/compare';
 import { type RunConfig, runConfigSchema } from './schema/config';
 import { METRICS_RECORD_TYPES, type MetricsRecord, metricsRecordSchema } from './schema/metrics';
 
@@ -77,6 +78,9 @@ export function safeParseMetricsRecord(value: unknown): ParseResult<MetricsRecor
 
 export const safeParseRunConfig = (value: unknown): ParseResult<RunConfig> =>
   safeParseWith(runConfigSchema, value);
+
+export const safeParseComparePlan = (value: unknown): ParseResult<ComparePlanFile> =>
+  safeParseWith(comparePlanSchema, value);
 
 export const safeParseAnalysisReport = (value: unknown): ParseResult<AnalysisReport> =>
   safeParseWith(analysisReportSchema, value);

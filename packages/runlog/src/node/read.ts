@@ -2,12 +2,14 @@ import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { type JsonlParseOptions, type JsonlParseResult, parseJsonlChunks } from '../jsonl';
 import type { AnalysisReport } from '../schema/analysis';
+import type { ComparePlanFile } from '../schema/compare';
 import type { RunConfig } from '../schema/config';
 import type { MetricsRecord } from '../schema/metrics';
 import {
   type ParseResult,
   RunlogSchemaError,
   safeParseAnalysisReport,
+  safeParseComparePlan,
   safeParseRunConfig,
 } from '../validate';
 
@@ -51,5 +53,7 @@ export async function readJsonFile<T = unknown>(
 }
 
 export const readRunConfig = (file: string): Promise<RunConfig> => readJsonFile(file, safeParseRunConfig);
+export const readComparePlan = (file: string): Promise<ComparePlanFile> =>
+  readJsonFile(file, safeParseComparePlan);
 export const readAnalysisReport = (file: string): Promise<AnalysisReport> =>
   readJsonFile(file, safeParseAnalysisReport);
