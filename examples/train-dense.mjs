@@ -1,10 +1,12 @@
-// Quick start: trains the same dense network (bias-free, batch norm without affine parameters, as in
-// the paper) from the same initial weights over the same batches with scale-amended SGD and with
-// momentum SGD, and prints both losses falling. Run it with `pnpm train` from the repository root.
+// A dense-network example of the optimizer alone: trains the same dense network (bias-free, batch norm
+// without affine parameters, as in the paper) from the same initial weights over the same batches with
+// scale-amended SGD and with momentum SGD, and prints both losses falling. Run it from the repository root
+// with `node examples/train-dense.mjs [--epochs n]` after `pnpm build`.
 //
 // The data are synthetic so that the example runs anywhere without a download: 16-dimensional Gaussian
-// inputs labelled by a fixed random teacher network (10 classes). Until the trainer app exists this is
-// the project's main job; it uses nothing but @bmp/optimizer and TensorFlow.js.
+// inputs labelled by a fixed random teacher network (10 classes). It uses nothing but @bmp/optimizer and
+// TensorFlow.js; the project's main job, the paper's experiment on conv nets, is `pnpm train`
+// (`bmp-train compare`, apps/trainer).
 
 import { parseArgs } from 'node:util';
 import { MomentumSGD, ScaleAmendedSGD } from '@bmp/optimizer';

@@ -314,48 +314,53 @@ describe('bmp-viewer command line', () => {
     expect(stripLeadingDashDash(['--log-dir', 'x'])).toEqual(['--log-dir', 'x']);
   });
 
+  // The built CLI: turbo builds the viewer before its tests, so a missing one is a failure, not a skip.
   const cli = join(here, '../dist/server/cli.js');
-  it.skipIf(!existsSync(cli))(
-    'starts from the built CLI with `-- --log-dir <dir> --port 0` and serves the runs',
-    async () => {
-      const child = spawn(process.execPath, [cli, '--', '--log-dir', fixture, '--port', '0'], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      try {
-        const url = await new Promise<string>((ok, fail) => {
-          let out = '';
-          child.stdout.on('data', (c) => {
-            out += c;
-            const m = /open (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
-            if (m) ok(m[1]);
-          });
-          child.on('exit', (code) => fail(new Error(`exited with ${code}`)));
-        });
-        const body = await (await fetch(`${url}api/runs`)).json();
-        expect(body.runs).toHaveLength(4);
-      } finally {
-        child.kill('SIGTERM');
-      }
-    },
-  );
-
-  it.skipIf(!existsSync(cli))(
-    'the built CLI exits 2 on usage errors and names the unknown option',
-    async () => {
-      const bogus = await runCli(cli, ['--bogus']);
-      expect(bogus.code).toBe(2);
-      expect(bogus.stderr).toMatch(/^error: unknown option '--bogus'\n\nUsage: bmp-viewer \[options\]/);
-      expect(bogus.stderr).not.toContain("--log-dir <dir>' not specified");
-      const missing = await runCli(cli, ['--port', '0']);
-      expect(missing.code).toBe(2);
-      expect(missing.stderr).toMatch(/^error: required option '--log-dir <dir>' not specified\n/);
-    },
-  );
-
-  it.skipIf(!existsSync(cli))('the built CLI serves on --host localhost without a warning', async () => {
-    const child = spawn(process.execPath, [cli, '--log-dir', fixture, '--port', '0', '--host', 'localhost'], {
+  const builtCli = () => {
+    if (!existsSync(cli)) {
+      throw new Error(`${cli} is missing: build the viewer first (pnpm --filter @bmp/viewer build)`);
+    }
+    return cli;
+  };
+  it('starts from the built CLI with `-- --log-dir <dir> --port 0` and serves the runs', async () => {
+    const child = spawn(process.execPath, [builtCli(), '--', '--log-dir', fixture, '--port', '0'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    try {
+      const url = await new Promise<string>((ok, fail) => {
+        let out = '';
+        child.stdout.on('data', (c) => {
+          out += c;
+          const m = /open (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
+          if (m) ok(m[1]);
+        });
+        child.on('exit', (code) => fail(new Error(`exited with ${code}`)));
+      });
+      const body = await (await fetch(`${url}api/runs`)).json();
+      expect(body.runs).toHaveLength(4);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+
+  it('the built CLI exits 2 on usage errors and names the unknown option', async () => {
+    const bogus = await runCli(builtCli(), ['--bogus']);
+    expect(bogus.code).toBe(2);
+    expect(bogus.stderr).toMatch(/^error: unknown option '--bogus'\n\nUsage: bmp-viewer \[options\]/);
+    expect(bogus.stderr).not.toContain("--log-dir <dir>' not specified");
+    const missing = await runCli(cli, ['--port', '0']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^error: required option '--log-dir <dir>' not specified\n/);
+  });
+
+  it('the built CLI serves on --host localhost without a warning', async () => {
+    const child = spawn(
+      process.execPath,
+      [builtCli(), '--log-dir', fixture, '--port', '0', '--host', 'localhost'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stderr = '';
     child.stderr.on('data', (c) => {
       stderr += c;

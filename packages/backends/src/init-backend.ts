@@ -78,7 +78,7 @@ export interface InitBackendOptions {
   /**
    * wasm only: XNNPACK threads (at most 4, tfjs' limit). In Node a count above 1 starts
    * tfjs-backend-wasm's threaded SIMD build (see wasm/node-threads.ts); the default, 1, keeps the
-   * single-threaded build (a second thread paid only for wide nets where it was measured). In a browser
+   * single-threaded build (a measured default: bench/README.md, "Measured defaults"). In a browser
    * the count goes to tfjs' `setThreadsCount` (tfjs decides whether threads are available). Has no
    * effect when the wasm backend was already initialised in this process.
    */
@@ -361,9 +361,8 @@ async function tryWasm(
     });
     return { error };
   }
-  // Default 1: on the 2-core machine this was measured on, a second thread sped up the paper VGG13 step
-  // at width 1 (1.36x) but not at width 0.25 (see README, "Threads in Node"); `threads: nodeCoreCount()`
-  // asks for every core.
+  // Default 1, a measured default (what was measured and how to re-measure it: bench/README.md,
+  // "Measured defaults"); `threads: nodeCoreCount()` asks for every core.
   const requested = Math.min(threads ?? 1, WASM_MAX_THREADS);
   let threadsNote: string | undefined;
   if (threads != null && threads > WASM_MAX_THREADS) {

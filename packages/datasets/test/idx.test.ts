@@ -62,14 +62,20 @@ describe('loadIdx on generated files', () => {
 });
 
 const debianPresent = existsSync(join(DEBIAN_FASHION_MNIST_DIR, 't10k-images-idx3-ubyte.gz'));
+// BMP_REQUIRE_DATASETS=1 (set by .ci/run where it installed the files) turns the skip into a failure.
+const datasetsRequired = process.env.BMP_REQUIRE_DATASETS === '1';
 if (!debianPresent) {
   console.warn(
     `NOTICE: ${DEBIAN_FASHION_MNIST_DIR} is absent (apt-get install dataset-fashion-mnist); ` +
-      'skipping the tests on the installed Fashion-MNIST files.',
+      (datasetsRequired
+        ? 'FAILING the tests on the installed Fashion-MNIST files (BMP_REQUIRE_DATASETS=1).'
+        : 'skipping the tests on the installed Fashion-MNIST files (BMP_REQUIRE_DATASETS=1 makes this a failure).'),
   );
 }
 
-describe.skipIf(!debianPresent)('installed Fashion-MNIST (Debian dataset-fashion-mnist)', () => {
+const describeInstalled = debianPresent || datasetsRequired ? describe : describe.skip;
+
+describeInstalled('installed Fashion-MNIST (Debian dataset-fashion-mnist)', () => {
   it('loads the official 60,000 + 10,000 images with balanced classes', async () => {
     const tr = await loadIdx({ split: 'train', dataset: 'fashion-mnist' }); // default dir: Debian's
     const te = await loadIdx({ dir: DEBIAN_FASHION_MNIST_DIR, split: 'test', dataset: 'fashion-mnist' });

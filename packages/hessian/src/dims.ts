@@ -4,7 +4,8 @@ import { validateBlock } from './validate';
 export interface ScalarOptions {
   /**
    * Conv blocks only: multiply m_{b,W} by the number of output positions P_out, because the filter
-   * gradient sums over positions (see DESIGN.md, "eq. (24), conv"). Default true.
+   * gradient sums over positions (the conv column of the eq. (24) table in this package's README,
+   * "What it computes"). Default true.
    */
   positionScaling?: boolean;
 }

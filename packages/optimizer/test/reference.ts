@@ -1,8 +1,11 @@
 /**
  * An independent float64 re-implementation of Algorithm 2 for the tests, written in the paper's
  * notation rather than the library's: W as n_out rows, ||W||^2_{2,mu} as the mean squared row norm,
- * m_{b,z} = ||W^T||^2_{2,mu} / ||W||^2_{2,mu} exactly as printed in eq. (24) (dense) and the
- * conv form of DESIGN.md. Nothing here imports the code under test.
+ * m_{b,z} = ||W^T||^2_{2,mu} / ||W||^2_{2,mu} exactly as printed in eq. (24) (dense) and its conv form
+ * (rows the C_out filters of length kh*kw*C_in, ||W||^2_{2,mu} = ||W||_F^2 / C_out,
+ * m_{b,z} = (C_out * P_out) / (C_in * P_in), m_{b,W} = P_out / ||W||^2_{2,mu} with P_out the output
+ * positions, or 1 / ||W||^2_{2,mu} without positionScaling; packages/hessian/README.md).
+ * Nothing here imports the code under test.
  */
 
 export interface RefBlock {

@@ -8,7 +8,7 @@
 // 2. The worker then `importScripts` the main script, also as a Blob, holding the *bundled* factory,
 //    which refers to bundler-internal names (require$$0, commonjsGlobal) that do not exist in a worker.
 // 3. `init_with_threads_count(n)` clamps n to emscripten_num_logical_cores() / 2 (in Node:
-//    os.cpus().length / 2, so 1 on a 2-core machine) and to 4.
+//    os.cpus().length / 2, so 1 with 2 logical cores) and to 4.
 // So, for the time the backend initialises, this module puts a `Worker` on globalThis that starts the
 // emscripten worker script (wasm-out/*.worker.js) with `eval` and replaces the Blob in its 'load'
 // message by the path of the stand-alone factory (wasm-out/tfjs-backend-wasm-threaded-simd.js), and

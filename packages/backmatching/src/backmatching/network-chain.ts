@@ -26,8 +26,8 @@ export interface BlockChain {
 }
 
 /**
- * Splits a `@bmp/models` network into blocks (DESIGN.md: one weight layer and what follows it up to the
- * next weight layer; a residual block z_b = S z_{b-1} + phi_b(W_b, z_{b-1}) is one block whose W_b is every
+ * Splits a `@bmp/models` network into blocks (as in @bmp/hessian: one weight layer and what follows it up
+ * to the next weight layer; a residual block z_b = S z_{b-1} + phi_b(W_b, z_{b-1}) is one block whose W_b is every
  * kernel of phi_b). Parameter-free layers after a residual sum (global average pooling) open the next block.
  */
 export function blockChain(net: NetworkLike): BlockChain {

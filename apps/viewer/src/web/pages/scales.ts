@@ -106,7 +106,8 @@ export function scalesPage(root: HTMLElement): void {
       'p',
       { class: 'note' },
       'Logged by scale-amended SGD at each step record and epoch: m_{b,W} = n_out / ||W||_F^2, m_{b,z} = n_out / n_in ' +
-        '(dense; conv per DESIGN.md), m the product of the m_{b,z} above the block. One line per block, forward order.',
+        '(dense; conv: m_{b,W} = P_out * C_out / ||W||_F^2, m_{b,z} = (C_out * P_out) / (C_in * P_in), P the input and ' +
+        'output positions), m the product of the m_{b,z} above the block. One line per block, forward order.',
     ),
     charts,
   );
