@@ -11,19 +11,12 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import {
   blockChain,
   type ChainBlock,
-  conditionFromEigenvalues,
-  countingOperator,
   forwardChain,
-  ksDistance,
   type LocalHessianOperator,
-  lanczos,
   localHessianOperator,
-  marchenkoPastur,
-  operatorToMatrix,
   operatorTrace,
   runPaperClaims,
   softmaxCrossEntropy,
-  symmetricEigenvalues,
 } from '@bmp/backmatching';
 import { blockScalars } from '@bmp/hessian';
 import {
@@ -35,6 +28,15 @@ import {
   type Spectrum,
   writeJsonAtomic,
 } from '@bmp/runlog/node';
+import {
+  conditionFromEigenvalues,
+  countingOperator,
+  ksDistance,
+  lanczos,
+  marchenkoPastur,
+  operatorToMatrix,
+  symmetricEigenvalues,
+} from '@bmp/spectra';
 import { ANALYZE_DEFAULTS } from './analyze-defaults';
 import { latestCheckpoint, readCheckpoint } from './checkpoint';
 import { type BackendChoice, type TrainSettings, UsageError } from './config';

@@ -1,5 +1,6 @@
 import '@tensorflow/tfjs-backend-cpu';
-import { denseBnHz, denseHz, residualGaussNewtonZ, symmetricEigenvalues } from '@bmp/backmatching';
+import { denseBnHz, denseHz, residualGaussNewtonZ } from '@bmp/backmatching';
+import { symmetricEigenvalues } from '@bmp/spectra';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
