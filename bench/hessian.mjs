@@ -1,4 +1,5 @@
-// Benchmark: spectra of local Hessians with @bmp/backmatching against ml-matrix and numpy/scipy.
+// Benchmark: spectra of local Hessians with @bmp/spectra (products by @bmp/backmatching's tfOperator)
+// against ml-matrix and numpy/scipy.
 //
 //   pnpm bench hessian [--size 512] [--conv 8x8x72] [--repeats N] [--no-python] ...
 //
@@ -28,15 +29,16 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gaussian, lanczos, mulberry32, symmetricEigenvalues, tfOperator } from '@bmp/backmatching';
+import { tfOperator } from '@bmp/backmatching';
+import { gaussian, lanczos, mulberry32, symmetricEigenvalues } from '@bmp/spectra';
 import { machineInfo, writeResults } from './lib/results.mjs';
 import { formatTable, median, round, summarize } from './lib/stats.mjs';
 import { BACKENDS, packageVersion, tf, useBackend } from './lib/tf.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-// ml-matrix as @bmp/backmatching resolves it (its dependency, not the root's): the version it ships with.
+// ml-matrix as @bmp/spectra resolves it (its dependency, not the root's): the version it ships with.
 const require = createRequire(import.meta.url);
-const mlMatrixRequire = createRequire(require.resolve('@bmp/backmatching'));
+const mlMatrixRequire = createRequire(require.resolve('@bmp/spectra'));
 const { EigenvalueDecomposition, Matrix } = mlMatrixRequire('ml-matrix');
 // ml-matrix's "exports" hides package.json: read it next to the resolved entry point.
 const mlMatrixVersion = JSON.parse(
@@ -387,6 +389,7 @@ export async function run(values) {
       packages: {
         ...machineInfo().packages,
         '@bmp/backmatching': packageVersion('@bmp/backmatching'),
+        '@bmp/spectra': packageVersion('@bmp/spectra'),
         'ml-matrix': mlMatrixVersion,
       },
     },

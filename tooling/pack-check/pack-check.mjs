@@ -79,6 +79,10 @@ const PACKAGES = [
     dir: join(ROOT, 'packages/backends'),
     optionalDependencies: ['@bmp/backends-native'],
   },
+  // No dependencies: the seeded generator of datasets, models and spectra.
+  { key: 'random', name: '@bmp/random', dir: join(ROOT, 'packages/random') },
+  // Spectral tools without tfjs (no tfjs dependency or peer).
+  { key: 'spectra', name: '@bmp/spectra', dir: join(ROOT, 'packages/spectra') },
   { key: 'backmatching', name: '@bmp/backmatching', dir: join(ROOT, 'packages/backmatching') },
   // Two entry points: the browser-safe root and './node' (file writers).
   { key: 'runlog', name: '@bmp/runlog', dir: join(ROOT, 'packages/runlog') },
@@ -551,8 +555,11 @@ async function main() {
   if (!Number.isFinite(vggLoss.dataSync()[0])) fail('paper VGG loss is not finite');
   console.log(MODE + ': paper VGG11 (width 1/16) step on embedded Fashion-MNIST, loss ' + vggLoss.dataSync()[0].toFixed(4));
 
-  // @bmp/backmatching: eigenvalues of Q diag(3, 1, -2) Q^T (Q a Householder reflection) and the
-  // Marchenko-Pastur atom at zero for c = 1/2 (max(0, 1 - c)).
+  // @bmp/random: the first output of mulberry32(0) (1144304738 / 2^32).
+  if (random.mulberry32(0)() !== 1144304738 / 4294967296) fail('@bmp/random mulberry32(0) first output');
+
+  // @bmp/spectra: eigenvalues of Q diag(3, 1, -2) Q^T (Q a Householder reflection) and the
+  // Marchenko-Pastur atom at zero for c = 1/2 (max(0, 1 - c)); @bmp/backmatching's tfOperator feeds it.
   const u = [1, 2, 2].map((x) => x / 3);
   const d = [3, 1, -2];
   const a = Array.from({ length: 9 }, (_, k) => {
@@ -562,9 +569,11 @@ async function main() {
     for (let l = 0; l < 3; l++) sum += ((i === l ? 1 : 0) - 2 * u[i] * u[l]) * d[l] * ((j === l ? 1 : 0) - 2 * u[j] * u[l]);
     return sum;
   });
-  const eig = Array.from(backmatching.symmetricEigenvalues({ dim: 3, data: a })).sort((x, y) => x - y);
-  if ([-2, 1, 3].some((v, i) => Math.abs(eig[i] - v) > 1e-12)) fail('@bmp/backmatching eigenvalues ' + eig + ', expected -2, 1, 3');
-  if (backmatching.marchenkoPastur({ c: 0.5, sigma2: 1 }).atomAtZero !== 0.5) fail('@bmp/backmatching marchenkoPastur atomAtZero');
+  const eig = Array.from(spectra.symmetricEigenvalues({ dim: 3, data: a })).sort((x, y) => x - y);
+  if ([-2, 1, 3].some((v, i) => Math.abs(eig[i] - v) > 1e-12)) fail('@bmp/spectra eigenvalues ' + eig + ', expected -2, 1, 3');
+  if (spectra.marchenkoPastur({ c: 0.5, sigma2: 1 }).atomAtZero !== 0.5) fail('@bmp/spectra marchenkoPastur atomAtZero');
+  if (typeof backmatching.tfOperator !== 'function') fail('@bmp/backmatching does not export tfOperator');
+  if ('symmetricEigenvalues' in backmatching) fail('@bmp/backmatching still re-exports the spectra API');
 
   // @bmp/runlog: a step record through the schema (and a malformed line reported), then the ./node entry
   // writes a JSON file atomically.
@@ -611,6 +620,8 @@ import * as datasets from '@bmp/datasets';
 import * as models from '@bmp/models';
 import * as backends from '@bmp/backends';
 import * as backmatching from '@bmp/backmatching';
+import * as random from '@bmp/random';
+import * as spectra from '@bmp/spectra';
 import * as runlog from '@bmp/runlog';
 import * as runlogNode from '@bmp/runlog/node';
 import fs from 'node:fs';
@@ -624,6 +635,8 @@ const resolved = {
   '@bmp/hessian': typeof import.meta.resolve === 'function' ? fileURLToPath(import.meta.resolve('@bmp/hessian')) : undefined,
   '@bmp/backends': typeof import.meta.resolve === 'function' ? fileURLToPath(import.meta.resolve('@bmp/backends')) : undefined,
   '@bmp/backmatching': typeof import.meta.resolve === 'function' ? fileURLToPath(import.meta.resolve('@bmp/backmatching')) : undefined,
+  '@bmp/random': typeof import.meta.resolve === 'function' ? fileURLToPath(import.meta.resolve('@bmp/random')) : undefined,
+  '@bmp/spectra': typeof import.meta.resolve === 'function' ? fileURLToPath(import.meta.resolve('@bmp/spectra')) : undefined,
   '@bmp/runlog': typeof import.meta.resolve === 'function' ? fileURLToPath(import.meta.resolve('@bmp/runlog')) : undefined,
 };
 ${CONSUMER_BODY}
@@ -639,6 +652,8 @@ const datasets = require('@bmp/datasets');
 const models = require('@bmp/models');
 const backends = require('@bmp/backends');
 const backmatching = require('@bmp/backmatching');
+const random = require('@bmp/random');
+const spectra = require('@bmp/spectra');
 const runlog = require('@bmp/runlog');
 const runlogNode = require('@bmp/runlog/node');
 const fs = require('node:fs');
@@ -652,6 +667,8 @@ const resolved = {
   '@bmp/hessian': require.resolve('@bmp/hessian'),
   '@bmp/backends': require.resolve('@bmp/backends'),
   '@bmp/backmatching': require.resolve('@bmp/backmatching'),
+  '@bmp/random': require.resolve('@bmp/random'),
+  '@bmp/spectra': require.resolve('@bmp/spectra'),
   '@bmp/runlog': require.resolve('@bmp/runlog'),
 };
 ${CONSUMER_BODY}

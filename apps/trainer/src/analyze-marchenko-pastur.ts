@@ -5,15 +5,9 @@
  *   no BN: H = K K^T (eq. 8), sigma2 = n_b * mean(K_ij^2) = tr(H) / n_{b-1} ('weights');
  *   BN:    H = sum_i w_i w_i^T / (Var_i + eps) (eq. 17), sigma2 = c (eq. 19, 'bn').
  */
-import {
-  type ChainBlock,
-  denseBnHzPerSample,
-  denseHzPerSample,
-  ksDistance,
-  marchenkoPastur,
-  marchenkoPasturForBatchNorm,
-} from '@bmp/backmatching';
+import { type ChainBlock, denseBnHzPerSample, denseHzPerSample } from '@bmp/backmatching';
 import type { Spectrum } from '@bmp/runlog/node';
+import { ksDistance, marchenkoPastur, marchenkoPasturForBatchNorm } from '@bmp/spectra';
 import { denseSpectrum } from './analyze-spectra';
 import { tf } from './tf';
 

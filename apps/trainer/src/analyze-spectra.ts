@@ -2,16 +2,15 @@
  * Spectra of the local Hessians for analyze: every eigenvalue of a small operator (made explicit), the
  * extreme Ritz values of a large one (Lanczos), with condition numbers under an explicit rank tolerance.
  */
+import { type LocalHessianOperator, operatorTrace } from '@bmp/backmatching';
+import type { Spectrum } from '@bmp/runlog/node';
 import {
   conditionFromEigenvalues,
   countingOperator,
-  type LocalHessianOperator,
   lanczos,
   operatorToMatrix,
-  operatorTrace,
   symmetricEigenvalues,
-} from '@bmp/backmatching';
-import type { Spectrum } from '@bmp/runlog/node';
+} from '@bmp/spectra';
 
 export interface SpectrumSettings {
   maxDenseDim: number;

@@ -6,10 +6,9 @@ import {
   forwardChain,
   localHessianMatrix,
   softmaxCrossEntropy,
-  symmetricEigen,
-  symmetricEigenvalues,
 } from '@bmp/backmatching';
 import { type AnalysisReport, analysisReportSchema } from '@bmp/runlog';
+import { symmetricEigen, symmetricEigenvalues } from '@bmp/spectra';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readCheckpoint } from '../src/checkpoint';
 import type { TrainSettings } from '../src/config';

@@ -1,4 +1,4 @@
-import { marchenkoPastur } from '@bmp/backmatching';
+import { marchenkoPastur } from '@bmp/spectra';
 import { describe, expect, it } from 'vitest';
 import { histogram, histogramWithLaw } from '../src/web/histogram';
 

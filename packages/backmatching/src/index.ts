@@ -66,4 +66,4 @@ export {
   localHessianOperator,
 } from './hessians/local-hessian';
 export { operatorTrace, type TraceEstimate, type TraceOptions } from './hessians/trace';
-export * from './spectra';
+export { tfOperator } from './spectra/operator';

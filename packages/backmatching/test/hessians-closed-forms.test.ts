@@ -1,3 +1,4 @@
+import type { ExplicitMatrix } from '@bmp/spectra';
 import { expectNoLeak, randomArray, tf, useCpuBackend } from '@bmp/test-utils';
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +18,6 @@ import {
   residualGaussNewtonZ,
 } from '../src/hessians/closed-forms';
 import { localHessianMatrix, localHessianOperator } from '../src/hessians/local-hessian';
-import type { ExplicitMatrix } from '../src/spectra/operator';
 
 beforeAll(useCpuBackend);
 

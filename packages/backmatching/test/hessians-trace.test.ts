@@ -1,6 +1,6 @@
+import { countingOperator, type SymmetricOperator } from '@bmp/spectra';
 import { describe, expect, it } from 'vitest';
 import { operatorTrace } from '../src/hessians/trace';
-import { countingOperator, type SymmetricOperator } from '../src/spectra';
 
 /** diag(1, 2, ..., n) as an operator: trace n (n + 1) / 2 by hand. */
 function diagonal(n: number): SymmetricOperator {

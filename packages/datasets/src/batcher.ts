@@ -1,3 +1,4 @@
+import { mulberry32Advance, mulberry32Output } from '@bmp/random';
 import { type AugmentOptions, augmentImage, checkAugmentOptions } from './augment.js';
 import { type ImageDataset, validateDataset } from './dataset.js';
 import { batchHash, orderHash } from './hash.js';
@@ -102,11 +103,8 @@ export class Batcher {
     this.order = new Uint32Array(dataset.count);
     // Mulberry32 with a state we can reseed without allocating a closure per image.
     this.rand = () => {
-      this.rngState = (this.rngState + 0x6d2b79f5) >>> 0;
-      let t = this.rngState;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+      this.rngState = mulberry32Advance(this.rngState);
+      return mulberry32Output(this.rngState);
     };
   }
 

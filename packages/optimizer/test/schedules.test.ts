@@ -1,3 +1,4 @@
+import { seededRandom } from '@bmp/test-utils/random';
 import { describe, expect, it } from 'vitest';
 import { ReduceLROnPlateau, type ReduceLROnPlateauOptions } from '../src/schedules';
 import { expectCloseSequence, plainTarget } from './schedules-helpers';
@@ -209,21 +210,9 @@ function torchReference(lr0: number, o: Required<ReduceLROnPlateauOptions>) {
   };
 }
 
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32), so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('ReduceLROnPlateau, against an independent re-implementation', () => {
   it('agrees exactly on 200 random option sets and metric walks', () => {
-    const rand = rng(2018);
+    const rand = seededRandom(2018); // mulberry32: deterministic, so failures reproduce
     for (let trial = 0; trial < 200; trial++) {
       const options: Required<ReduceLROnPlateauOptions> = {
         mode: rand() < 0.5 ? 'min' : 'max',

@@ -1,5 +1,5 @@
-import { marchenkoPastur } from '@bmp/backmatching';
 import type { Histogram, MarchenkoPastur as MpSummary } from '@bmp/runlog';
+import { marchenkoPastur } from '@bmp/spectra';
 import type { Aligned } from './series';
 
 /** Equal-width histogram of `values` (the last bin is closed). */

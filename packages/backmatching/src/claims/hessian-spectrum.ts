@@ -1,7 +1,6 @@
+import { conditionFromEigenvalues, symmetricEigenvalues } from '@bmp/spectra';
 import * as tf from '@tensorflow/tfjs-core';
 import { type LocalHessianSpec, localHessianMatrix } from '../hessians/local-hessian';
-import { conditionFromEigenvalues } from '../spectra/condition';
-import { symmetricEigenvalues } from '../spectra/eigenvalues';
 
 /**
  * Ascending eigenvalues of a local Hessian made explicit by autodiff (one float32 product per column):

@@ -1,8 +1,4 @@
-import { gram } from '../hessians/gram';
-import { symmetricEigenvalues } from '../spectra/eigenvalues';
-import { ksDistance } from '../spectra/kolmogorov-smirnov';
-import { marchenkoPastur } from '../spectra/marchenko-pastur';
-import { gaussianMatrix } from '../spectra/random';
+import { gaussianMatrix, gram, ksDistance, marchenkoPastur, symmetricEigenvalues } from '@bmp/spectra';
 import { type ClaimCheck, claimCheck, round } from './claim-check';
 
 /**

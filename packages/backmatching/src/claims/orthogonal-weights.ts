@@ -1,6 +1,6 @@
+import { mulberry32, randomOrthogonal } from '@bmp/spectra';
 import * as tf from '@tensorflow/tfjs-core';
 import { chainBlock } from '../backmatching/chain';
-import { mulberry32, randomOrthogonal } from '../spectra/random';
 import { type ClaimCheck, claimCheck, round } from './claim-check';
 import { localHessianSpectrum, variable } from './hessian-spectrum';
 

@@ -1,7 +1,12 @@
+import {
+  conditionNumber,
+  gaussian,
+  mulberry32,
+  randomOrthogonal,
+  remark1AsPrinted,
+  remark1Corrected,
+} from '@bmp/spectra';
 import { Matrix } from 'ml-matrix';
-import { conditionNumber } from '../spectra/condition';
-import { gaussian, mulberry32, randomOrthogonal } from '../spectra/random';
-import { remark1AsPrinted, remark1Corrected } from '../spectra/remark1';
 import { type ClaimCheck, claimCheck, round } from './claim-check';
 
 export type Remark1Structure = 'symmetric' | 'nonsymmetric' | 'near-singular' | 'gaussian';

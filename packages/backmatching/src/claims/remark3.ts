@@ -1,7 +1,7 @@
+import { gaussianMatrix } from '@bmp/spectra';
 import * as tf from '@tensorflow/tfjs-core';
 import { chainBlock } from '../backmatching/chain';
 import { localHessianMatrix } from '../hessians/local-hessian';
-import { gaussianMatrix } from '../spectra/random';
 import { type ClaimCheck, claimCheck, round } from './claim-check';
 import { variable } from './hessian-spectrum';
 

@@ -1,9 +1,13 @@
+import {
+  conditionNumber,
+  gaussianMatrix,
+  mulberry32,
+  randomOrthogonal,
+  remark1Corrected,
+} from '@bmp/spectra';
 import * as tf from '@tensorflow/tfjs-core';
 import { applyBlock, type ChainOp, chainBlock } from '../backmatching/chain';
 import { jacobian } from '../backmatching/jacobian';
-import { conditionNumber } from '../spectra/condition';
-import { gaussianMatrix, mulberry32, randomOrthogonal } from '../spectra/random';
-import { remark1Corrected } from '../spectra/remark1';
 import { type ClaimCheck, claimCheck, maxSpectrumDifference, round } from './claim-check';
 import { float32Condition, localHessianSpectrum, variable } from './hessian-spectrum';
 

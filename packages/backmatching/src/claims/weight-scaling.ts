@@ -1,6 +1,6 @@
+import { gaussianMatrix } from '@bmp/spectra';
 import * as tf from '@tensorflow/tfjs-core';
 import { chainBlock } from '../backmatching/chain';
-import { gaussianMatrix } from '../spectra/random';
 import { type ClaimCheck, claimCheck, maxSpectrumDifference, round } from './claim-check';
 import { localHessianSpectrum, variable } from './hessian-spectrum';
 

@@ -1,7 +1,6 @@
 import type { Padding, Strides } from '@bmp/hessian';
+import { type ExplicitMatrix, gram } from '@bmp/spectra';
 import { convPadding, pair } from '../backmatching/ops';
-import type { ExplicitMatrix } from '../spectra/operator';
-import { gram } from './gram';
 
 /**
  * Closed forms of the local Hessians (section 3) with the batch-mean normalisation

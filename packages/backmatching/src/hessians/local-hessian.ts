@@ -1,8 +1,8 @@
+import { type ExplicitMatrix, operatorToMatrix, type SymmetricOperator } from '@bmp/spectra';
 import * as tf from '@tensorflow/tfjs-core';
 import { hvp, jvp, unflatten, vjp } from '../backmatching/autodiff';
 import { applyBlock, type ChainBlock } from '../backmatching/chain';
 import { blockLoss, type TopLoss } from '../backmatching/losses';
-import { type ExplicitMatrix, operatorToMatrix, type SymmetricOperator } from '../spectra/operator';
 
 /**
  * The local Hessians of eq. (6) of one block's back-matching loss (eq. 5, batch-mean normalisation):

@@ -1,5 +1,4 @@
-import { hutchinsonTrace } from '../spectra/hutchinson';
-import type { SymmetricOperator } from '../spectra/operator';
+import { hutchinsonTrace, type SymmetricOperator } from '@bmp/spectra';
 
 export interface TraceOptions {
   /**
@@ -29,7 +28,7 @@ export interface TraceEstimate {
 /**
  * The trace of an operator: exact from its diagonal (e_k^T H e_k, by automatic differentiation through
  * the operator) up to `exactMaxDim`, else Hutchinson's estimate E[v^T H v] with Rademacher v (the
- * spectra module's `hutchinsonTrace`), labelled as such. The exact path works in chunks of
+ * `hutchinsonTrace` of @bmp/spectra), labelled as such. The exact path works in chunks of
  * `progressEvery` basis vectors so that long runs can report progress.
  */
 export function operatorTrace(op: SymmetricOperator, options: TraceOptions = {}): TraceEstimate {

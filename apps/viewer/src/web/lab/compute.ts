@@ -7,7 +7,7 @@ import {
   mulberry32,
   randomOrthogonal,
   symmetricEigenvalues,
-} from '@bmp/backmatching';
+} from '@bmp/spectra';
 import * as tf from '@tensorflow/tfjs-core';
 
 export type InitKind = 'gaussian' | 'orthogonal';
@@ -157,7 +157,7 @@ export async function labMatrices(s: LabSettings): Promise<LabMatrices> {
  *   variance of w_i^T z over a standard Gaussian batch;
  * - with a skip connection (eq. 13, Gauss-Newton part): (S + J)^T (S + J), J the Jacobian of phi (W, or
  *   diag(1 / sqrt(Var_i + eps)) W with BN).
- * Eigenvalues by @bmp/backmatching's symmetric solver in float64, condition number over the non-zero
+ * Eigenvalues by @bmp/spectra's symmetric solver in float64, condition number over the non-zero
  * singular values (tolerance dim * 2^-23 * sigma_max: the matrix is float32), and the Marchenko-Pastur
  * law of eq. 10-11 (eq. 19 with BN) for the blocks it describes.
  */

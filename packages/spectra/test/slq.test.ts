@@ -11,7 +11,7 @@ import {
   randomOrthogonal,
   slqTrace,
   stochasticLanczosQuadrature,
-} from '../src/spectra';
+} from '../src';
 
 /** A = Q diag(lambda) Q^T and, for a function f, f(A) = Q diag(f(lambda)) Q^T from the same Q. */
 function spectralPair(lambda: Float64Array, seed: number) {

@@ -7,8 +7,8 @@ import {
   marchenkoPasturForDense,
   mulberry32,
   symmetricEigenvalues,
-} from '../src/spectra';
-import { gaussianMatrix, gram } from './spectra-fixtures';
+} from '../src';
+import { gaussianMatrix, gram } from './fixtures';
 
 /**
  * Integral of `f` over [a, b] for f with integrable square-root behaviour at both ends (and the

@@ -1,30 +1,12 @@
 /**
  * Seeded random numbers for the spectral tools (start vectors, probes) and for building test matrices.
- * The library has its own generator so that results do not depend on tfjs' global seed or on
+ * The tools use a seeded generator of their own so that results do not depend on tfjs' global seed or on
  * Math.random: the same seed gives the same Lanczos run, the same probes and the same matrices.
+ * The generator (Mulberry32) and the one-value-per-call Box-Muller draw are `@bmp/random`'s (re-exported).
  */
+import { gaussian, mulberry32 } from '@bmp/random';
 
-/** Mulberry32: small, fast and good enough for start vectors and probes; uniform in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Standard normal samples from a uniform generator (Box-Muller; one value per call, no caching). */
-export function gaussian(rand: () => number): () => number {
-  return () => {
-    // 1 - rand() is in (0, 1], so the log is finite.
-    const u = 1 - rand();
-    const v = rand();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-  };
-}
+export { gaussian, mulberry32 };
 
 /** A rows x cols row-major matrix of i.i.d. N(0, variance) entries from `seed`. */
 export function gaussianMatrix(rows: number, cols: number, variance: number, seed: number): Float64Array {

@@ -8,8 +8,8 @@ import {
   symmetricEigenvalues,
   tridiagonalEigen,
   tridiagonalEigenvalues,
-} from '../src/spectra';
-import { ascending, gaussianMatrix, gram, maxAbsDiff } from './spectra-fixtures';
+} from '../src';
+import { ascending, gaussianMatrix, gram, maxAbsDiff } from './fixtures';
 
 const EPS = 2 ** -52;
 

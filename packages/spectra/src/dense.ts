@@ -2,7 +2,7 @@ import type { AbstractMatrix } from 'ml-matrix';
 
 /**
  * The ways a dense symmetric matrix can be handed to the spectral functions: row-major data with its
- * dimension (the shape of `ExplicitMatrix` from `../hessians`), an array of rows, or an ml-matrix
+ * dimension (the shape of `ExplicitMatrix` from `./operator`), an array of rows, or an ml-matrix
  * `Matrix`.
  */
 export type DenseSymmetricInput =

@@ -1,8 +1,7 @@
-// Shared inputs of the spectra-*.test.ts files (not a test file itself).
+// Shared inputs of the test files (not a test file itself).
 // gaussianMatrix (i.i.d. N(0, variance) entries) and gram (A^T A: eq. 8's H_z = W^T W for a row-major W)
 // are the library's own, shared with the claims report.
-export { gram } from '../src/hessians/gram';
-export { gaussianMatrix } from '../src/spectra';
+export { gaussianMatrix, gram } from '../src';
 
 export function ascending(values: ArrayLike<number>): Float64Array {
   return Float64Array.from(values).sort();

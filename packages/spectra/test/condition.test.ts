@@ -8,7 +8,7 @@ import {
   randomOrthogonal,
   singularValues,
   symmetricEigenvalues,
-} from '../src/spectra';
+} from '../src';
 
 const EPS = 2 ** -52;
 

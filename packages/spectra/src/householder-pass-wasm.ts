@@ -3,10 +3,13 @@
  * ./eigenvalues.ts: about twice the speed of the JavaScript loop, which V8 cannot vectorise. Source:
  * ./householder-pass.wat (827 bytes compiled). Regenerate the constant below after editing it with
  *   wat2wasm householder-pass.wat -o - | base64 -w0        (wabt 1.0.32; apt-get install wabt)
+ * or with the `wabt` npm package (a devDependency): test/householder-wasm.test.ts compiles the .wat and
+ * fails, printing the new constant, whenever it and this constant differ.
  * Where WebAssembly or its SIMD proposal is missing (Safari < 16.4), `householderPassKernel()` returns
  * null and the JavaScript pass is used.
  */
-const WASM_BASE64 =
+/** The compiled ./householder-pass.wat, base64 (exported for the test that keeps the two in step). */
+export const WASM_BASE64 =
   'AGFzbQEAAAABCwFgB39/f39/f38AAwIBAAUDAQABBxECBm1lbW9yeQIABHBhc3MAAAqHBgGEBgMIfxd7AX8gAUEDdCEKAkADQCAHQQNqIAJODQEgACAHIApsaiELIAsgCmohDCAMIApqIQ0gDSAKaiEOIAdBA3QhCCADIAhqKwMA/RQhDyAFIAhqKwMA/RQhEyAGIAhqKwMA/RQhFyADIAhqKwMI/RQhECAFIAhqKwMI/RQhFCAGIAhqKwMI/RQhGCADIAhqKwMQ/RQhESAFIAhqKwMQ/RQhFSAGIAhqKwMQ/RQhGSADIAhqKwMY/RQhEiAFIAhqKwMY/RQhFiAGIAhqKwMY/RQhGv0MAAAAAAAAAAAAAAAAAAAAACEb/QwAAAAAAAAAAAAAAAAAAAAAIRz9DAAAAAAAAAAAAAAAAAAAAAAhHf0MAAAAAAAAAAAAAAAAAAAAACEeQQAhCQJAA0AgCSAITw0BIAYgCWr9AAQAISMgBSAJav0ABAAhJCADIAlq/QAEACElIAsgCWr9AAQAIBMgI/3yASAXICT98gH98AH98QEhHyALIAlqIB/9CwQAIBsgHyAl/fIB/fABIRsgDCAJav0ABAAgFCAj/fIBIBggJP3yAf3wAf3xASEgIAwgCWogIP0LBAAgHCAgICX98gH98AEhHCANIAlq/QAEACAVICP98gEgGSAk/fIB/fAB/fEBISEgDSAJaiAh/QsEACAdICEgJf3yAf3wASEdIA4gCWr9AAQAIBYgI/3yASAaICT98gH98AH98QEhIiAOIAlqICL9CwQAIB4gIiAl/fIB/fABIR4gBCAJaiEmICYgJv0ABAAgHyAP/fIBICAgEP3yAf3wASAhIBH98gEgIiAS/fIB/fAB/fAB/fAB/QsEACAJQRBqIQkMAAsLIAQgCEEAamohJiAmICYrAwAgG/0hACAb/SEBoKA5AwAgBCAIQQhqaiEmICYgJisDACAc/SEAIBz9IQGgoDkDACAEIAhBEGpqISYgJiAmKwMAIB39IQAgHf0hAaCgOQMAIAQgCEEYamohJiAmICYrAwAgHv0hACAe/SEBoKA5AwAgB0EEaiEHDAALCws=';
 
 // The few WebAssembly APIs used, typed here so that the package needs neither the DOM lib nor Node's.

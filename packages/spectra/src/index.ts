@@ -1,5 +1,6 @@
 // Spectral tools for local Hessians (paper section 3): operators, dense and Lanczos eigenvalues,
 // stochastic Lanczos quadrature, Hutchinson traces, condition numbers, Marchenko-Pastur, Remark 1.
+// Plain float64 JavaScript: no tfjs (`@bmp/backmatching`'s `tfOperator` adapts tfjs products).
 export {
   type ConditionNumber,
   type ConditionOptions,
@@ -11,6 +12,7 @@ export {
 export { type DenseSymmetricInput, type SymmetrizeOptions, symmetricData } from './dense';
 export { type SymmetricEigen, symmetricEigen } from './eigendecomposition';
 export { symmetricEigenvalues, type TridiagonalizeOptions, tridiagonalize } from './eigenvalues';
+export { gram } from './gram';
 export { type HutchinsonEstimate, type HutchinsonOptions, hutchinsonTrace } from './hutchinson';
 export { type KsOptions, type KsResult, ksDistance, type LawWithAtom } from './kolmogorov-smirnov';
 export {
@@ -35,7 +37,6 @@ export {
   type ExplicitMatrix,
   operatorToMatrix,
   type SymmetricOperator,
-  tfOperator,
 } from './operator';
 export {
   densityOnGrid,

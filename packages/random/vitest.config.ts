@@ -1,0 +1,3 @@
+import { bmpVitestConfig } from '@bmp/vitest-config';
+
+export default bmpVitestConfig();

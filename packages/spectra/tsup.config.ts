@@ -1,0 +1,3 @@
+import { bmpLibraryConfig } from '@bmp/tsup-config';
+
+export default bmpLibraryConfig();
