@@ -33,6 +33,10 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { createGunzip } from 'node:zlib';
 import * as tarStream from 'tar-stream';
+import {
+  COMPILER_CANDIDATES_TEXT,
+  findCompiler,
+} from '../../packages/backends-native/scripts/find-compiler.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../..');
@@ -66,7 +70,7 @@ const PACKAGES = [
     key: 'backends-native',
     name: '@bmp/backends-native',
     dir: NATIVE_DIR,
-    extraFiles: ['scripts/build-native.mjs', ...nativeSources()],
+    extraFiles: ['scripts/build-native.mjs', 'scripts/find-compiler.mjs', ...nativeSources()],
     allowedPrefixes: ['src/native/'],
     installScript: 'scripts/build-native.mjs',
     dependencies: ['node-api-headers'],
@@ -107,17 +111,6 @@ function nativeSources() {
     .map((f) => `src/native/${f}`);
 }
 
-/**
- * The C++ compiler @bmp/backends-native's build script would use (the same candidates: $CXX, c++, g++,
- * clang++), or null.
- */
-function findCompiler() {
-  for (const cxx of [process.env.CXX, 'c++', 'g++', 'clang++'].filter(Boolean)) {
-    const r = spawnSync(cxx, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    if (!r.error && r.status === 0) return { cxx, version: r.stdout.split('\n')[0].trim() };
-  }
-  return null;
-}
 const DEPENDENCY_FIELDS = ['dependencies', 'peerDependencies', 'optionalDependencies', 'devDependencies'];
 
 // ---------------------------------------------------------------------------------------------------
@@ -804,7 +797,7 @@ function runNative(consumerDir, mode, compiler) {
   } catch (err) {
     const why = compiler
       ? `the install script had ${compiler.cxx} (${compiler.version})`
-      : 'BMP_REQUIRE_NATIVE=1, but no C++ compiler ($CXX, c++, g++, clang++) is on PATH';
+      : `BMP_REQUIRE_NATIVE=1, but no C++ compiler (${COMPILER_CANDIDATES_TEXT}) is on PATH`;
     const said = nativeInstall.lines.length > 0 ? nativeInstall.lines.join('\n') : '(nothing)';
     throw new Error(`${err instanceof Error ? err.message : err}\n${why}; the install script said:\n${said}`);
   }
@@ -900,7 +893,7 @@ try {
     if (!nativeExpected) {
       skippedWithNote(
         name,
-        'no C++ compiler ($CXX, c++, g++, clang++) on PATH, so @bmp/backends-native built no addon and ' +
+        `no C++ compiler (${COMPILER_CANDIDATES_TEXT}) on PATH, so @bmp/backends-native built no addon and ` +
           '@bmp/backends runs its WebAssembly kernels; BMP_REQUIRE_NATIVE=1 makes this a failure',
       );
     } else if (installed) await step(name, true, () => runNative(consumerDir, mode, compiler));
