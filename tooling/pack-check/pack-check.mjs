@@ -543,6 +543,18 @@ async function main() {
   const vggLoss = vggOptimizer.minimize(() => tf.losses.softmaxCrossEntropy(targets, vgg.apply(images, { training: true })), true);
   if (!Number.isFinite(vggLoss.dataSync()[0])) fail('paper VGG loss is not finite');
   console.log(MODE + ': paper VGG11 (width 1/16) step on embedded Fashion-MNIST, loss ' + vggLoss.dataSync()[0].toFixed(4));
+  // Network.save writes through @bmp/runlog/node's atomic writer (loaded on first use), into a new folder.
+  const saved = path.join(process.cwd(), 'saved-' + MODE, 'vgg.bin');
+  await vgg.save(saved);
+  if (fs.statSync(saved).size === 0) fail('@bmp/models Network.save wrote nothing');
+
+  // The second entry points: @bmp/models/internals, @bmp/datasets/testing, @bmp/backends/internals.
+  if (modelsInternals.roundHalfEven(2.5) !== 2) fail('@bmp/models/internals roundHalfEven');
+  if (typeof datasetsTesting.writeCifarDirectory !== 'function' || typeof datasetsTesting.writeIdx !== 'function') fail('@bmp/datasets/testing writers');
+  if (typeof backendsInternals.setTrainingKernelMode !== 'function') fail('@bmp/backends/internals setTrainingKernelMode');
+  for (const [name, mod, moved] of [['@bmp/models', models, 'roundHalfEven'], ['@bmp/datasets', datasets, 'writeIdx'], ['@bmp/backends', backends, 'setTrainingKernelMode']]) {
+    if (moved in mod) fail(name + ' still exports ' + moved + ' from its main entry point');
+  }
 
   // @bmp/backmatching: eigenvalues of Q diag(3, 1, -2) Q^T (Q a Householder reflection) and the
   // Marchenko-Pastur atom at zero for c = 1/2 (max(0, 1 - c)).
@@ -601,8 +613,11 @@ import * as tf from '@tensorflow/tfjs';
 import * as hessian from '@bmp/hessian';
 import { blocksFromLayersModel, MomentumSGD, ScaleAmendedSGD } from '@bmp/optimizer';
 import * as datasets from '@bmp/datasets';
+import * as datasetsTesting from '@bmp/datasets/testing';
 import * as models from '@bmp/models';
+import * as modelsInternals from '@bmp/models/internals';
 import * as backends from '@bmp/backends';
+import * as backendsInternals from '@bmp/backends/internals';
 import * as backmatching from '@bmp/backmatching';
 import * as runlog from '@bmp/runlog';
 import * as runlogNode from '@bmp/runlog/node';
@@ -629,8 +644,11 @@ const tf = require('@tensorflow/tfjs');
 const hessian = require('@bmp/hessian');
 const { blocksFromLayersModel, MomentumSGD, ScaleAmendedSGD } = require('@bmp/optimizer');
 const datasets = require('@bmp/datasets');
+const datasetsTesting = require('@bmp/datasets/testing');
 const models = require('@bmp/models');
+const modelsInternals = require('@bmp/models/internals');
 const backends = require('@bmp/backends');
+const backendsInternals = require('@bmp/backends/internals');
 const backmatching = require('@bmp/backmatching');
 const runlog = require('@bmp/runlog');
 const runlogNode = require('@bmp/runlog/node');
