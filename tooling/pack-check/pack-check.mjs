@@ -220,6 +220,13 @@ async function readTarball(file) {
   return files;
 }
 
+/** The peer dependencies `manifest` marks optional. */
+function optionalPeers(manifest) {
+  return Object.entries(manifest.peerDependenciesMeta ?? {})
+    .filter(([, meta]) => meta?.optional)
+    .map(([name]) => name);
+}
+
 /** Every string in `value` (recursively) that is a relative path: the files an `exports` map names. */
 function relativePaths(value, out = []) {
   if (typeof value === 'string') {
@@ -351,6 +358,24 @@ function checkTarball(pkg) {
       problems.push(`optionalDependencies.${dep} is "${range}", which does not name the packed ${version}`);
     }
     if (m.dependencies?.[dep]) problems.push(`${dep} is a (required) dependency too, not only optional`);
+  }
+  // A type declaration that imports an optional dependency breaks the type check of every consumer that
+  // installs without optional dependencies.
+  for (const dep of [...Object.keys(m.optionalDependencies ?? {}), ...optionalPeers(m)]) {
+    const importing = paths.filter(
+      (p) =>
+        /\.d\.c?ts$/.test(p) &&
+        new RegExp(`(from\\s*|import\\(\\s*|require\\(\\s*)['"]${dep}['"/]`).test(
+          pkg.files.get(p).toString('utf8'),
+        ),
+    );
+    if (importing.length > 0) problems.push(`${importing.join(', ')} import the optional ${dep}`);
+  }
+  // An optional peer is one npm knows: listed in peerDependencies (npm ignores a peerDependenciesMeta
+  // entry without one).
+  for (const dep of Object.keys(m.peerDependenciesMeta ?? {})) {
+    if (m.peerDependencies?.[dep] == null)
+      problems.push(`peerDependenciesMeta.${dep} has no peerDependencies entry`);
   }
 
   for (const field of DEPENDENCY_FIELDS) {
