@@ -573,11 +573,13 @@ async function main() {
   await vgg.save(saved);
   if (fs.statSync(saved).size === 0) fail('@bmp/models Network.save wrote nothing');
 
-  // The second entry points: @bmp/models/internals, @bmp/datasets/testing, @bmp/backends/internals.
+  // The second entry points: @bmp/models/internals, @bmp/datasets/testing, @bmp/backends/internals,
+  // @bmp/backmatching/internals.
   if (modelsInternals.roundHalfEven(2.5) !== 2) fail('@bmp/models/internals roundHalfEven');
   if (typeof datasetsTesting.writeCifarDirectory !== 'function' || typeof datasetsTesting.writeIdx !== 'function') fail('@bmp/datasets/testing writers');
   if (typeof backendsInternals.setTrainingKernelMode !== 'function') fail('@bmp/backends/internals setTrainingKernelMode');
-  for (const [name, mod, moved] of [['@bmp/models', models, 'roundHalfEven'], ['@bmp/datasets', datasets, 'writeIdx'], ['@bmp/backends', backends, 'setTrainingKernelMode']]) {
+  if (typeof backmatchingInternals.im2col !== 'function') fail('@bmp/backmatching/internals im2col');
+  for (const [name, mod, moved] of [['@bmp/models', models, 'roundHalfEven'], ['@bmp/datasets', datasets, 'writeIdx'], ['@bmp/backends', backends, 'setTrainingKernelMode'], ['@bmp/backmatching', backmatching, 'im2col']]) {
     if (moved in mod) fail(name + ' still exports ' + moved + ' from its main entry point');
   }
 
@@ -644,6 +646,7 @@ import * as modelsInternals from '@bmp/models/internals';
 import * as backends from '@bmp/backends';
 import * as backendsInternals from '@bmp/backends/internals';
 import * as backmatching from '@bmp/backmatching';
+import * as backmatchingInternals from '@bmp/backmatching/internals';
 import * as runlog from '@bmp/runlog';
 import * as runlogNode from '@bmp/runlog/node';
 import fs from 'node:fs';
@@ -675,6 +678,7 @@ const modelsInternals = require('@bmp/models/internals');
 const backends = require('@bmp/backends');
 const backendsInternals = require('@bmp/backends/internals');
 const backmatching = require('@bmp/backmatching');
+const backmatchingInternals = require('@bmp/backmatching/internals');
 const runlog = require('@bmp/runlog');
 const runlogNode = require('@bmp/runlog/node');
 const fs = require('node:fs');

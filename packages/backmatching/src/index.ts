@@ -46,7 +46,6 @@ export {
   denseBnHz,
   denseHW,
   denseHz,
-  im2col,
   residualGaussNewtonZ,
   unrolledConv,
 } from './hessians/closed-forms';
