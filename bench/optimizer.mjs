@@ -26,7 +26,7 @@
 // - Warm-up is at least one step: the first step creates the momentum slots (numTensors grows once).
 
 import os from 'node:os';
-import { setTrainingKernelMode } from '@bmp/backends';
+import { setTrainingKernelMode } from '@bmp/backends/internals';
 import { paperVgg } from '@bmp/models';
 import { MomentumSGD, ScaleAmendedSGD } from '@bmp/optimizer';
 import { machineInfo, writeResults } from './lib/results.mjs';

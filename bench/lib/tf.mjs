@@ -11,12 +11,13 @@ import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
-import { registerCpuTrainingKernels, registerWasmTrainingKernels, trainingKernelModes } from '@bmp/backends';
+import { registerCpuTrainingKernels, registerWasmTrainingKernels } from '@bmp/backends';
+import { trainingKernelModes } from '@bmp/backends/internals';
 import * as tf from '@tensorflow/tfjs-core';
 
 // The training kernels of @bmp/backends: wasm's missing Conv2DBackpropFilter and a fast
 // Conv2DBackpropInput, and the cpu backend's faster Conv2DBackpropFilter (setTrainingKernelMode from
-// @bmp/backends switches each back to the stock kernel for comparisons).
+// @bmp/backends/internals switches each back to the stock kernel for comparisons).
 registerWasmTrainingKernels();
 registerCpuTrainingKernels();
 

@@ -33,6 +33,10 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { createGunzip } from 'node:zlib';
 import * as tarStream from 'tar-stream';
+import {
+  COMPILER_CANDIDATES_TEXT,
+  findCompiler,
+} from '../../packages/backends-native/scripts/find-compiler.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../..');
@@ -66,7 +70,7 @@ const PACKAGES = [
     key: 'backends-native',
     name: '@bmp/backends-native',
     dir: NATIVE_DIR,
-    extraFiles: ['scripts/build-native.mjs', ...nativeSources()],
+    extraFiles: ['scripts/build-native.mjs', 'scripts/find-compiler.mjs', ...nativeSources()],
     allowedPrefixes: ['src/native/'],
     installScript: 'scripts/build-native.mjs',
     dependencies: ['node-api-headers'],
@@ -111,17 +115,6 @@ function nativeSources() {
     .map((f) => `src/native/${f}`);
 }
 
-/**
- * The C++ compiler @bmp/backends-native's build script would use (the same candidates: $CXX, c++, g++,
- * clang++), or null.
- */
-function findCompiler() {
-  for (const cxx of [process.env.CXX, 'c++', 'g++', 'clang++'].filter(Boolean)) {
-    const r = spawnSync(cxx, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    if (!r.error && r.status === 0) return { cxx, version: r.stdout.split('\n')[0].trim() };
-  }
-  return null;
-}
 const DEPENDENCY_FIELDS = ['dependencies', 'peerDependencies', 'optionalDependencies', 'devDependencies'];
 
 // ---------------------------------------------------------------------------------------------------
@@ -229,6 +222,13 @@ async function readTarball(file) {
   }
   await done;
   return files;
+}
+
+/** The peer dependencies `manifest` marks optional. */
+function optionalPeers(manifest) {
+  return Object.entries(manifest.peerDependenciesMeta ?? {})
+    .filter(([, meta]) => meta?.optional)
+    .map(([name]) => name);
 }
 
 /** Every string in `value` (recursively) that is a relative path: the files an `exports` map names. */
@@ -362,6 +362,24 @@ function checkTarball(pkg) {
       problems.push(`optionalDependencies.${dep} is "${range}", which does not name the packed ${version}`);
     }
     if (m.dependencies?.[dep]) problems.push(`${dep} is a (required) dependency too, not only optional`);
+  }
+  // A type declaration that imports an optional dependency breaks the type check of every consumer that
+  // installs without optional dependencies.
+  for (const dep of [...Object.keys(m.optionalDependencies ?? {}), ...optionalPeers(m)]) {
+    const importing = paths.filter(
+      (p) =>
+        /\.d\.c?ts$/.test(p) &&
+        new RegExp(`(from\\s*|import\\(\\s*|require\\(\\s*)['"]${dep}['"/]`).test(
+          pkg.files.get(p).toString('utf8'),
+        ),
+    );
+    if (importing.length > 0) problems.push(`${importing.join(', ')} import the optional ${dep}`);
+  }
+  // An optional peer is one npm knows: listed in peerDependencies (npm ignores a peerDependenciesMeta
+  // entry without one).
+  for (const dep of Object.keys(m.peerDependenciesMeta ?? {})) {
+    if (m.peerDependencies?.[dep] == null)
+      problems.push(`peerDependenciesMeta.${dep} has no peerDependencies entry`);
   }
 
   for (const field of DEPENDENCY_FIELDS) {
@@ -554,6 +572,20 @@ async function main() {
   const vggLoss = vggOptimizer.minimize(() => tf.losses.softmaxCrossEntropy(targets, vgg.apply(images, { training: true })), true);
   if (!Number.isFinite(vggLoss.dataSync()[0])) fail('paper VGG loss is not finite');
   console.log(MODE + ': paper VGG11 (width 1/16) step on embedded Fashion-MNIST, loss ' + vggLoss.dataSync()[0].toFixed(4));
+  // Network.save writes through @bmp/runlog/node's atomic writer (loaded on first use), into a new folder.
+  const saved = path.join(process.cwd(), 'saved-' + MODE, 'vgg.bin');
+  await vgg.save(saved);
+  if (fs.statSync(saved).size === 0) fail('@bmp/models Network.save wrote nothing');
+
+  // The second entry points: @bmp/models/internals, @bmp/datasets/testing, @bmp/backends/internals,
+  // @bmp/backmatching/internals.
+  if (modelsInternals.roundHalfEven(2.5) !== 2) fail('@bmp/models/internals roundHalfEven');
+  if (typeof datasetsTesting.writeCifarDirectory !== 'function' || typeof datasetsTesting.writeIdx !== 'function') fail('@bmp/datasets/testing writers');
+  if (typeof backendsInternals.setTrainingKernelMode !== 'function') fail('@bmp/backends/internals setTrainingKernelMode');
+  if (typeof backmatchingInternals.im2col !== 'function') fail('@bmp/backmatching/internals im2col');
+  for (const [name, mod, moved] of [['@bmp/models', models, 'roundHalfEven'], ['@bmp/datasets', datasets, 'writeIdx'], ['@bmp/backends', backends, 'setTrainingKernelMode'], ['@bmp/backmatching', backmatching, 'im2col']]) {
+    if (moved in mod) fail(name + ' still exports ' + moved + ' from its main entry point');
+  }
 
   // @bmp/random: the first output of mulberry32(0) (1144304738 / 2^32).
   if (random.mulberry32(0)() !== 1144304738 / 4294967296) fail('@bmp/random mulberry32(0) first output');
@@ -617,11 +649,15 @@ import * as tf from '@tensorflow/tfjs';
 import * as hessian from '@bmp/hessian';
 import { blocksFromLayersModel, MomentumSGD, ScaleAmendedSGD } from '@bmp/optimizer';
 import * as datasets from '@bmp/datasets';
+import * as datasetsTesting from '@bmp/datasets/testing';
 import * as models from '@bmp/models';
+import * as modelsInternals from '@bmp/models/internals';
 import * as backends from '@bmp/backends';
+import * as backendsInternals from '@bmp/backends/internals';
 import * as backmatching from '@bmp/backmatching';
 import * as random from '@bmp/random';
 import * as spectra from '@bmp/spectra';
+import * as backmatchingInternals from '@bmp/backmatching/internals';
 import * as runlog from '@bmp/runlog';
 import * as runlogNode from '@bmp/runlog/node';
 import fs from 'node:fs';
@@ -649,11 +685,15 @@ const tf = require('@tensorflow/tfjs');
 const hessian = require('@bmp/hessian');
 const { blocksFromLayersModel, MomentumSGD, ScaleAmendedSGD } = require('@bmp/optimizer');
 const datasets = require('@bmp/datasets');
+const datasetsTesting = require('@bmp/datasets/testing');
 const models = require('@bmp/models');
+const modelsInternals = require('@bmp/models/internals');
 const backends = require('@bmp/backends');
+const backendsInternals = require('@bmp/backends/internals');
 const backmatching = require('@bmp/backmatching');
 const random = require('@bmp/random');
 const spectra = require('@bmp/spectra');
+const backmatchingInternals = require('@bmp/backmatching/internals');
 const runlog = require('@bmp/runlog');
 const runlogNode = require('@bmp/runlog/node');
 const fs = require('node:fs');
@@ -821,7 +861,7 @@ function runNative(consumerDir, mode, compiler) {
   } catch (err) {
     const why = compiler
       ? `the install script had ${compiler.cxx} (${compiler.version})`
-      : 'BMP_REQUIRE_NATIVE=1, but no C++ compiler ($CXX, c++, g++, clang++) is on PATH';
+      : `BMP_REQUIRE_NATIVE=1, but no C++ compiler (${COMPILER_CANDIDATES_TEXT}) is on PATH`;
     const said = nativeInstall.lines.length > 0 ? nativeInstall.lines.join('\n') : '(nothing)';
     throw new Error(`${err instanceof Error ? err.message : err}\n${why}; the install script said:\n${said}`);
   }
@@ -917,7 +957,7 @@ try {
     if (!nativeExpected) {
       skippedWithNote(
         name,
-        'no C++ compiler ($CXX, c++, g++, clang++) on PATH, so @bmp/backends-native built no addon and ' +
+        `no C++ compiler (${COMPILER_CANDIDATES_TEXT}) on PATH, so @bmp/backends-native built no addon and ` +
           '@bmp/backends runs its WebAssembly kernels; BMP_REQUIRE_NATIVE=1 makes this a failure',
       );
     } else if (installed) await step(name, true, () => runNative(consumerDir, mode, compiler));

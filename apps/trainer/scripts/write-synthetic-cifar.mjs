@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Writes a synthetic CIFAR-10-format data set (the official binary layout, via @bmp/datasets'
+ * Writes a synthetic CIFAR-10-format data set (the official binary layout, via @bmp/datasets/testing's
  * writeCifarDirectory) for docs/results.md: 10 classes, each a random prototype of 4x4 colour blocks
  * (8x8 pixels each: coarse structure that convolutions and pooling can pick up), shown at low contrast
  * (pixel = 128 + contrast * (prototype - 128)) under strong uniform pixel noise, so that a small VGG needs a
@@ -8,7 +8,8 @@
  *
  *   node apps/trainer/scripts/write-synthetic-cifar.mjs <dir> [train=5000] [test=1000] [seed=0] [contrast=0.15]
  */
-import { mixSeed, mulberry32, writeCifarDirectory } from '@bmp/datasets';
+import { mixSeed, mulberry32 } from '@bmp/datasets';
+import { writeCifarDirectory } from '@bmp/datasets/testing';
 
 const [dir, trainArg = '5000', testArg = '1000', seedArg = '0', contrastArg = '0.15'] = process.argv.slice(2);
 if (!dir) {
@@ -27,7 +28,8 @@ for (let k = 0; k < 10; k++)
   for (let y = 0; y < 32; y++)
     for (let x = 0; x < 32; x++)
       for (let c = 0; c < 3; c++) {
-        const cell = ((k * (32 / BLOCK) + Math.floor(y / BLOCK)) * (32 / BLOCK) + Math.floor(x / BLOCK)) * 3 + c;
+        const cell =
+          ((k * (32 / BLOCK) + Math.floor(y / BLOCK)) * (32 / BLOCK) + Math.floor(x / BLOCK)) * 3 + c;
         prototypes[k * PIXELS + (y * 32 + x) * 3 + c] = cells[cell];
       }
 
@@ -51,4 +53,6 @@ const paths = await writeCifarDirectory(dir, {
   train: split(Number(trainArg), 2),
   test: split(Number(testArg), 3),
 });
-console.log(`wrote ${paths.length} files to ${dir} (${BLOCK}x${BLOCK} cells, contrast ${CONTRAST}, noise ±${NOISE})`);
+console.log(
+  `wrote ${paths.length} files to ${dir} (${BLOCK}x${BLOCK} cells, contrast ${CONTRAST}, noise ±${NOISE})`,
+);

@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { COMPILER_CANDIDATES_TEXT, findCompiler } from './find-compiler.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SOURCES = ['src/native/addon.cc'];
@@ -33,15 +34,6 @@ function fail(message) {
   process.exit(0);
 }
 
-function findCompiler() {
-  const candidates = [process.env.CXX, 'c++', 'g++', 'clang++'].filter(Boolean);
-  for (const cxx of candidates) {
-    const r = spawnSync(cxx, ['--version'], { encoding: 'utf8' });
-    if (r.status === 0) return { cxx, version: r.stdout.split('\n')[0] };
-  }
-  return null;
-}
-
 function upToDate() {
   if (!existsSync(OUT)) return false;
   const built = statSync(OUT).mtimeMs;
@@ -56,7 +48,7 @@ if (upToDate() && !process.argv.includes('--force')) {
   process.exit(0);
 }
 const compiler = findCompiler();
-if (compiler == null) fail('no C++ compiler found ($CXX, c++, g++, clang++)');
+if (compiler == null) fail(`no C++ compiler found (${COMPILER_CANDIDATES_TEXT})`);
 
 const require = createRequire(import.meta.url);
 const includeDir = require('node-api-headers').include_dir;

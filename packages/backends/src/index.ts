@@ -17,24 +17,26 @@ export {
   TFJS_BACKEND_NAMES,
 } from './init-backend';
 export {
-  type KernelMode,
   nativeKernelThreads,
   registerCpuTrainingKernels,
   registerNativeKernels,
   registerWasmTrainingKernels,
-  setTrainingKernelMode,
   type TrainingKernel,
-  trainingKernelModes,
 } from './training-kernels';
-export { CONV2D_BACKPROP_FILTER, conv2DBackpropFilterViaConv2D } from './wasm/conv2d-backprop-filter';
-export { CONV2D_BACKPROP_INPUT, conv2DBackpropInputViaConv2D } from './wasm/conv2d-backprop-input';
+export { CONV2D_BACKPROP_FILTER } from './wasm/conv2d-backprop-filter';
+export { CONV2D_BACKPROP_INPUT } from './wasm/conv2d-backprop-input';
 export {
   BATCH_NORM_RELU_TRAINING,
   BATCH_NORM_RELU_TRAINING_GRAD,
   BATCH_NORM_TRAINING,
   BATCH_NORM_TRAINING_GRAD,
 } from './wasm/native-batch-norm';
-export { loadNative, NATIVE_PACKAGE, type NativeLoader } from './wasm/native-load';
+export {
+  NATIVE_PACKAGE,
+  type NativeKernelSet,
+  type NativeLoader,
+  type NativeLoadResultLike,
+} from './wasm/native-load';
 export { MOMENTUM_STEP } from './wasm/native-momentum-step';
 export { RELU_GRAD } from './wasm/native-relu';
 export { nodeCoreCount, WASM_MAX_THREADS } from './wasm/node-threads';

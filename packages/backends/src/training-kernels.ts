@@ -25,6 +25,7 @@ import {
   nativeConv2DBackpropInput,
 } from './wasm/native-conv';
 import { type BinaryKernel, nativeBinary, nativeReduce } from './wasm/native-elementwise';
+import type { NativeKernelSet } from './wasm/native-load';
 import { nativeMaxPool } from './wasm/native-max-pool';
 import { MOMENTUM_STEP, nativeMomentumStep } from './wasm/native-momentum-step';
 import { nativeRelu, nativeReluGrad, RELU_GRAD } from './wasm/native-relu';
@@ -174,9 +175,10 @@ const nativeThreads: NativeThreads = { threads: 1 };
  * now in 'native' mode.
  */
 export function registerNativeKernels(
-  kernels: NativeKernels,
+  kernelSet: NativeKernelSet,
   options: { threads?: number } = {},
 ): TrainingKernel[] {
+  const kernels = kernelSet as NativeKernels;
   const threads = options.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1) {
     throw new Error(`@bmp/backends: native threads must be an integer >= 1, got ${String(options.threads)}`);

@@ -2,7 +2,8 @@
 // max |ours - stock| / max |stock| <= 1e-4.
 import { tf } from '@bmp/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, setTrainingKernelMode } from '../src';
+import { initBackend } from '../src';
+import { setTrainingKernelMode } from '../src/internals';
 import { caseData, filterGrad, label, randomCases, scaledError } from './helpers';
 
 const TOLERANCE = 1e-4;

@@ -5,7 +5,8 @@
 // Tolerance: max |wasm - cpu| / max |cpu| <= 1e-4 (overlapping windows add dy in another order).
 import { seededRandom, tf } from '@bmp/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, setTrainingKernelMode } from '../src';
+import { initBackend } from '../src';
+import { setTrainingKernelMode } from '../src/internals';
 import { scaledError } from './helpers';
 
 const TOLERANCE = 1e-4;

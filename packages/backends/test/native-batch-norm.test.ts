@@ -7,7 +7,8 @@
 import { BATCH_NORM_RELU_TRAINING_KERNEL, BATCH_NORM_TRAINING_KERNEL, paperVgg } from '@bmp/models';
 import { expectNoLeak, randomArray, tf } from '@bmp/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BATCH_NORM_RELU_TRAINING, BATCH_NORM_TRAINING, initBackend, loadNative } from '../src';
+import { BATCH_NORM_RELU_TRAINING, BATCH_NORM_TRAINING, initBackend } from '../src';
+import { loadNative } from '../src/internals';
 import { scaledError } from './helpers';
 
 const REQUIRED = process.env.BMP_REQUIRE_NATIVE === '1';

@@ -19,13 +19,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   type InitBackendResult,
   initBackend,
-  loadNative,
   nativeKernelThreads,
   nodeCoreCount,
-  setTrainingKernelMode,
   type TrainingKernel,
-  trainingKernelModes,
 } from '../src';
+import { loadNative, setTrainingKernelMode, trainingKernelModes } from '../src/internals';
 import {
   type ConvCase,
   caseData,

@@ -7,7 +7,8 @@
 import { type Block, MOMENTUM_STEP_KERNEL, MomentumSGD, ScaleAmendedSGD } from '@bmp/optimizer';
 import { randomArray, tf } from '@bmp/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, loadNative, MOMENTUM_STEP } from '../src';
+import { initBackend, MOMENTUM_STEP } from '../src';
+import { loadNative } from '../src/internals';
 
 const REQUIRED = process.env.BMP_REQUIRE_NATIVE === '1';
 const probe = await loadNative();

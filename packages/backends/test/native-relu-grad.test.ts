@@ -4,7 +4,8 @@
 // Without the addon built these tests are skipped (reason printed) unless BMP_REQUIRE_NATIVE=1.
 import { randomArray, tf } from '@bmp/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, loadNative, RELU_GRAD } from '../src';
+import { initBackend, RELU_GRAD } from '../src';
+import { loadNative } from '../src/internals';
 
 const REQUIRED = process.env.BMP_REQUIRE_NATIVE === '1';
 const probe = await loadNative();

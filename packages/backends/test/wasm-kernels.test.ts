@@ -3,7 +3,8 @@
 // order; the largest value sets the scale, since elementwise ratios are meaningless near zero).
 import { tf } from '@bmp/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, setTrainingKernelMode, trainingKernelModes } from '../src';
+import { initBackend } from '../src';
+import { setTrainingKernelMode, trainingKernelModes } from '../src/internals';
 import { type ConvCase, caseData, filterGrad, inputGrad, label, randomCases, scaledError } from './helpers';
 
 const TOLERANCE = 1e-4;

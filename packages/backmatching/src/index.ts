@@ -48,7 +48,6 @@ export {
   denseHW,
   denseHz,
   denseHzPerSample,
-  im2col,
   residualGaussNewtonZ,
   unrolledConv,
 } from './hessians/closed-forms';

@@ -15,14 +15,7 @@ export {
   type CifarSplitData,
   type CifarVariant,
   decodeCifarRecords,
-  encodeCifar,
 } from './cifar-format.js';
-export {
-  type CifarFixture,
-  writeCifarArchive,
-  writeCifarBinary,
-  writeCifarDirectory,
-} from './cifar-writer.js';
 export {
   CIFAR10_CLASSES,
   CIFAR100_COARSE_CLASSES,
@@ -39,7 +32,7 @@ export {
 } from './embedded.js';
 export { DatasetError } from './errors.js';
 export { batchHash, fnv1a, orderHash } from './hash.js';
-export { decodeIdx, encodeIdx, type IdxArray, writeIdx } from './idx.js';
+export { decodeIdx, type IdxArray } from './idx.js';
 export { DEBIAN_FASHION_MNIST_DIR, type IdxDataset, type LoadIdxOptions, loadIdx } from './mnist.js';
 export { type ChannelStats, channelStats } from './normalize.js';
 export { mixSeed, mulberry32 } from './random.js';

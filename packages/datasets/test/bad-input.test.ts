@@ -2,18 +2,9 @@ import { mkdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  DatasetError,
-  decodeIdx,
-  encodeCifar,
-  encodeIdx,
-  loadCifar,
-  loadIdx,
-  writeCifarArchive,
-  writeCifarDirectory,
-  writeIdx,
-} from '../src';
+import { DatasetError, decodeIdx, loadCifar, loadIdx } from '../src';
 import { writeTarGz } from '../src/tar-gz';
+import { encodeCifar, encodeIdx, writeCifarArchive, writeCifarDirectory, writeIdx } from '../src/testing';
 import { randomBytes, randomLabels, tempDir } from './fixtures';
 
 const PIXELS = 3072;

@@ -1,16 +1,8 @@
 import { mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CIFAR10_CLASSES,
-  CIFAR100_COARSE_CLASSES,
-  CIFAR100_FINE_CLASSES,
-  encodeCifar,
-  loadCifar,
-  writeCifarArchive,
-  writeCifarBinary,
-  writeCifarDirectory,
-} from '../src';
+import { CIFAR10_CLASSES, CIFAR100_COARSE_CLASSES, CIFAR100_FINE_CLASSES, loadCifar } from '../src';
+import { encodeCifar, writeCifarArchive, writeCifarBinary, writeCifarDirectory } from '../src/testing';
 import { randomBytes, randomLabels, tempDir } from './fixtures';
 
 const sameBytes = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));

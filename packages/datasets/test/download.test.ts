@@ -4,7 +4,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CIFAR_DOWNLOADS, DownloadError, downloadCifar, loadCifar, writeCifarArchive } from '../src';
+import { CIFAR_DOWNLOADS, DownloadError, downloadCifar, loadCifar } from '../src';
+import { writeCifarArchive } from '../src/testing';
 import { randomBytes, randomLabels, tempDir } from './fixtures';
 
 // Every request goes to a server on 127.0.0.1 or to an injected fetch: these tests never reach the internet.

@@ -9,8 +9,8 @@ import {
   loadEmbeddedFashionMnist,
   loadIdx,
   MNIST_CLASSES,
-  writeIdx,
 } from '../src';
+import { writeIdx } from '../src/testing';
 import { randomBytes, randomLabels, tempDir } from './fixtures';
 
 let dir: string;

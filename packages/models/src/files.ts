@@ -2,6 +2,9 @@
  * Node-only file helpers, loaded lazily (`import('node:fs/promises')`) so that the package itself stays
  * usable in browsers, where the in-memory APIs (`serialize`, `loadBytes`, `toLayersModelArtifacts`) apply.
  */
+import type { writeFileAtomic as WriteFileAtomic } from '@bmp/runlog/node';
+
+const RUNLOG_NODE = '@bmp/runlog/node';
 
 async function nodeFs() {
   try {
@@ -14,30 +17,20 @@ async function nodeFs() {
 }
 
 /**
- * Writes `data` to `file` atomically: a temporary file in the same directory is written and flushed, then
- * renamed over `file`. Readers see the old file or the new one, never a partial one; on failure the
- * temporary file is removed and `file` is untouched.
+ * Writes `data` to `file` atomically with @bmp/runlog's writer (one implementation for every bmp
+ * package): a temporary file in the same directory is written and flushed, renamed over `file`, and the
+ * directory is flushed too, so the new name survives a power cut. Readers see the old file or the new
+ * one, never a partial one; on failure the temporary file is removed and `file` is untouched.
  */
 export async function writeFileAtomic(file: string, data: Uint8Array | string): Promise<void> {
-  const { fs, path } = await nodeFs();
-  const dir = path.dirname(path.resolve(file));
-  const tmp = path.join(
-    dir,
-    `.${path.basename(file)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`,
-  );
-  let handle: Awaited<ReturnType<typeof fs.open>> | null = null;
+  let runlog: { writeFileAtomic: typeof WriteFileAtomic };
   try {
-    handle = await fs.open(tmp, 'wx');
-    await handle.writeFile(data);
-    await handle.sync();
-    await handle.close();
-    handle = null;
-    await fs.rename(tmp, file);
-  } catch (e) {
-    if (handle != null) await handle.close().catch(() => {});
-    await fs.rm(tmp, { force: true }).catch(() => {});
-    throw e;
+    // A variable specifier: bundlers of browser code leave this Node-only module alone.
+    runlog = await import(/* @vite-ignore */ RUNLOG_NODE);
+  } catch {
+    throw new Error('writing and reading files needs Node.js; in a browser use serialize()/loadBytes()');
   }
+  await runlog.writeFileAtomic(file, data);
 }
 
 export async function readFileBytes(file: string): Promise<Uint8Array> {

@@ -22,14 +22,12 @@ export {
 export {
   type PaperVggOptions,
   paperVgg,
-  roundHalfEven,
   VGG_CONFIGS,
   VGG_MIN_INPUT_SIZE,
   type VggDepth,
   vggChannels,
 } from './vgg';
 export {
-  crc32,
   decodeWeightsFile,
   encodeWeightsFile,
   WEIGHTS_FORMAT,

@@ -133,4 +133,13 @@ describe('save / load', () => {
     expect(Buffer.compare(await readFile(file), saved)).toBe(0);
     expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
+
+  it("saves through @bmp/runlog's atomic writer: a missing parent directory is created", async () => {
+    const m = mlp({ sizes: [3, 4, 2], seed: 9 });
+    const nested = join(dir, 'new-dir', 'deeper');
+    await m.save(join(nested, 'm.safetensors'));
+    expect(Buffer.compare(await readFile(join(nested, 'm.safetensors')), Buffer.from(m.serialize()))).toBe(0);
+    expect(await readdir(nested)).toEqual(['m.safetensors']);
+    m.dispose();
+  });
 });

@@ -1,6 +1,7 @@
 import { tf, useCpuBackend } from '@bmp/test-utils';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Conv2DBlock, type Network, paperVgg, roundHalfEven, type VggDepth, vggChannels } from '../src';
+import { type Conv2DBlock, type Network, paperVgg, type VggDepth, vggChannels } from '../src';
+import { roundHalfEven } from '../src/internals';
 
 beforeAll(useCpuBackend);
 

@@ -1,10 +1,28 @@
 // Loads @bmp/backends-native (an optional dependency, Node.js only) without making bundlers resolve it.
-import type { NativeKernels, NativeLoadResult } from '@bmp/backends-native';
 
 export const NATIVE_PACKAGE = '@bmp/backends-native';
 
+/**
+ * @bmp/backends-native's kernels (its `NativeKernels`, from its `loadNativeKernels()`), as this package's
+ * public declarations name them: only the part they read, declared here, so that those declarations do
+ * not import the optional package (a consumer that installs without optional dependencies still
+ * type-checks).
+ */
+export interface NativeKernelSet {
+  /** The instruction set the addon was compiled for and its widest vector (float lanes). */
+  info(): { isa: string; lanes: number };
+}
+
+/** What @bmp/backends-native's `loadNativeKernels()` returns, as far as this package reads it. */
+export interface NativeLoadResultLike {
+  /** The kernels, or null when the addon is not built or does not load. */
+  kernels: NativeKernelSet | null;
+  /** Why `kernels` is null, or what was loaded. */
+  reason: string;
+}
+
 /** Imports `NATIVE_PACKAGE`; tests inject their own to simulate a missing or broken addon. */
-export type NativeLoader = () => Promise<{ loadNativeKernels(): NativeLoadResult }>;
+export type NativeLoader = () => Promise<{ loadNativeKernels(): NativeLoadResultLike }>;
 
 // A computed specifier, so that browser bundlers leave the Node-only package alone.
 export const defaultNativeLoader: NativeLoader = () =>
@@ -13,7 +31,7 @@ export const defaultNativeLoader: NativeLoader = () =>
 /** The native kernels, or null with the reason (never throws). */
 export async function loadNative(
   loader: NativeLoader = defaultNativeLoader,
-): Promise<{ kernels: NativeKernels | null; reason: string }> {
+): Promise<{ kernels: NativeKernelSet | null; reason: string }> {
   let module: Awaited<ReturnType<NativeLoader>>;
   try {
     module = await loader();

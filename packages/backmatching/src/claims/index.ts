@@ -13,7 +13,7 @@ export {
   type MarchenkoPasturCheckOptions,
   MP_KS_BOUND,
 } from './marchenko-pastur';
-export { checkOrthogonalWeights, orthogonalHzSpectrum, orthogonalKernel } from './orthogonal-weights';
+export { checkOrthogonalWeights, orthogonalHzSpectrum } from './orthogonal-weights';
 export {
   checkRemark1Counterexample,
   checkRemark1Random,

@@ -1,23 +1,13 @@
-import { mulberry32, randomOrthogonal } from '@bmp/spectra';
+import { orthogonalKernel } from '@bmp/models';
 import * as tf from '@tensorflow/tfjs-core';
 import { chainBlock } from '../backmatching/chain';
 import { type ClaimCheck, claimCheck, round } from './claim-check';
 import { localHessianSpectrum, variable } from './hessian-spectrum';
 
 /**
- * Kernel (tfjs layout [nIn, nOut] = W^T) of a W with orthonormal rows (nOut <= nIn) or orthonormal
- * columns (nOut > nIn), from a Haar orthogonal matrix.
+ * Ascending eigenvalues of the autodiff H_z (one sample) of a linear dense block with orthogonal W (orthonormal
+ * rows if nOut <= nIn, columns otherwise: @bmp/models' orthogonal initialisation, kernel `[nIn, nOut]`).
  */
-export function orthogonalKernel(nIn: number, nOut: number, seed: number): Float32Array {
-  const n = Math.max(nIn, nOut);
-  const q = randomOrthogonal(n, mulberry32(seed));
-  const k = new Float32Array(nIn * nOut);
-  // W[i][j] = q[i][j] (first nOut rows or first nIn columns of q); kernel[j][i] = W[i][j].
-  for (let i = 0; i < nOut; i++) for (let j = 0; j < nIn; j++) k[j * nOut + i] = q[i * n + j];
-  return k;
-}
-
-/** Ascending eigenvalues of the autodiff H_z (one sample) of a linear dense block with orthogonal W. */
 export function orthogonalHzSpectrum(nIn: number, nOut: number, seed: number): Float64Array {
   const w = variable(tf.tensor2d(orthogonalKernel(nIn, nOut, seed), [nIn, nOut]), false);
   const z = tf.ones([1, nIn]);

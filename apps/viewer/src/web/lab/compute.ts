@@ -1,3 +1,4 @@
+import { orthogonalKernel } from '@bmp/models';
 import {
   conditionFromEigenvalues,
   gaussian,
@@ -47,13 +48,15 @@ export function settingsProblem(s: LabSettings): string | null {
   return null;
 }
 
-/** Row-major `rows x cols` matrix with orthonormal rows (rows <= cols) or columns, from a Haar orthogonal matrix. */
-function semiOrthogonal(rows: number, cols: number, rand: () => number): Float32Array {
-  const n = Math.max(rows, cols);
-  const q = randomOrthogonal(n, rand);
-  const out = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[r * cols + c] = q[r * n + c];
-  return out;
+/**
+ * W (`nOut x nIn` row-major) with orthonormal rows (nOut <= nIn) or columns, times `scale`: @bmp/models'
+ * orthogonal initialisation (its kernel is W^T), seeded from the lab's stream.
+ */
+function orthogonalWeights(nOut: number, nIn: number, scale: number, rand: () => number): Float32Array {
+  const kernel = orthogonalKernel(nIn, nOut, Math.floor(rand() * 4294967296), scale);
+  const w = new Float32Array(nOut * nIn);
+  for (let r = 0; r < nOut; r++) for (let c = 0; c < nIn; c++) w[r * nIn + c] = kernel[c * nOut + r];
+  return w;
 }
 
 /**
@@ -123,7 +126,7 @@ export async function labMatrices(s: LabSettings): Promise<LabMatrices> {
   const g = gaussian(rand);
   const w =
     s.init === 'orthogonal'
-      ? Float32Array.from(semiOrthogonal(s.nOut, s.nIn, rand), (v) => v * s.scale)
+      ? orthogonalWeights(s.nOut, s.nIn, s.scale, rand)
       : Float32Array.from({ length: s.nOut * s.nIn }, () => (g() * s.scale) / Math.sqrt(s.nIn));
   const skip = skipMatrix(s.skip, s.nIn, rand);
   const z = s.batchNorm ? Float32Array.from({ length: s.batch * s.nIn }, () => g()) : null;
