@@ -5,8 +5,8 @@
 //
 // Method
 // - Network: paperVgg({ depth: 13, widthMultiplier: w, numClasses: 10, inputShape: [32, 32, 3] }) from
-//   @bmp/models, in training mode (BN on batch statistics, running statistics updated; by default
-//   with `fusedBatchNorm`, one op with a hand-written gradient; --composed-bn for the composed ops).
+//   @bmp/models, in training mode (BN on batch statistics, running statistics updated; one op with a
+//   hand-written gradient, one kernel each way where the backend has @bmp/backends' BN kernels).
 //   Batch 64 of random N(0, 1) input with fixed random labels; loss: mean softmax cross-entropy.
 // - Step: tf.variableGrads of the loss + MomentumSGD (lr 0.1, momentum 0.9, weight decay 0.005) from
 //   @bmp/optimizer, then dataSync() of the smallest updated variable so that the clock stops only when
@@ -56,10 +56,6 @@ export const options = {
     help: 'threads of the @bmp/backends-native convolutions (default: every core)',
   },
   'no-native': { type: 'boolean', help: "wasm's own convolution kernels instead of @bmp/backends-native" },
-  'composed-bn': {
-    type: 'boolean',
-    help: "batch norm from composed ops (default: @bmp/models' fusedBatchNorm, one op with its gradient)",
-  },
   rounds: {
     type: 'string',
     help: 'bmp/PyTorch pairs per configuration, alternating; the ratio reported is the median of the pairs (default 3; cpu 1)',
@@ -132,7 +128,7 @@ async function kernelBreakdown(fn) {
   };
 }
 
-async function benchBmp({ depth, width, batch, steps, warmup, profile, fusedBatchNorm }) {
+async function benchBmp({ depth, width, batch, steps, warmup, profile }) {
   const model = paperVgg({ depth, widthMultiplier: width, numClasses: CLASSES, inputShape: INPUT, seed: 1 });
   const opt = new MomentumSGD({ ...OPTIMIZER_OPTIONS, blocks: model.blocks });
   const x = tf.randomNormal([batch, ...INPUT], 0, 1, 'float32', 3);
@@ -142,7 +138,7 @@ async function benchBmp({ depth, width, batch, steps, warmup, profile, fusedBatc
   const variables = [...model.trainableVariables];
   const probe = variables.reduce((a, b) => (b.size < a.size ? b : a));
   const loss = () => {
-    const logits = model.apply(x, { training: true, fusedBatchNorm });
+    const logits = model.apply(x, { training: true });
     const logProbs = tf.sub(logits, tf.logSumExp(logits, 1, true));
     return tf.neg(tf.mean(tf.sum(tf.mul(labels, logProbs), 1)));
   };
@@ -202,7 +198,6 @@ export async function run(values) {
   const depth = positiveInt('depth', values.depth, 13);
   const batch = positiveInt('batch', values.batch, 64);
   const profile = !values['no-profile'];
-  const fusedBatchNorm = !values['composed-bn'];
   const machine = machineInfo();
   console.log(
     `train benchmark: ${machine.cpuModel}, ${machine.cores} cores, load ${machine.loadAverage1m5m15m.join(' ')}, ` +
@@ -258,7 +253,6 @@ export async function run(values) {
           steps,
           warmup,
           profile: profile && r === 0,
-          fusedBatchNorm,
         });
         console.log(
           `  round ${r + 1}/${rounds}: bmp ${fmt(bmpRound.medianMs)} ms/step, ${fmt(bmpRound.imagesPerSecond)} img/s`,
@@ -301,7 +295,6 @@ export async function run(values) {
         batch,
         steps,
         warmup,
-        fusedBatchNorm,
         bmpThreads: threads,
         torchThreads: ref && !ref.skipped ? ref.threads : null,
         bmp,

@@ -1,3 +1,4 @@
 import { bmpLibraryConfig } from '@bmp/tsup-config';
 
-export default bmpLibraryConfig();
+// `@bmp/hessian/kernels` (src/kernels.ts): the custom kernels' contract, its own entry.
+export default bmpLibraryConfig({ entry: ['src/index.ts', 'src/kernels.ts'] });

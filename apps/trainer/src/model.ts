@@ -13,8 +13,7 @@ import { tf } from './tf';
  */
 export interface TrainableModel {
   name: string;
-  /** `fusedBatchNorm`: models with batch norm may compute it as one op with its own gradient (@bmp/models). */
-  apply(x: tf.Tensor, options: { training: boolean; fusedBatchNorm?: boolean }): tf.Tensor;
+  apply(x: tf.Tensor, options: { training: boolean }): tf.Tensor;
   blocks: readonly Block[];
   trainableVariables: readonly tf.Variable[];
   /** Every stateful variable (defaults to trainableVariables). */

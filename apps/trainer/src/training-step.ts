@@ -19,9 +19,7 @@ export function trainStep(
   const t0 = performance.now();
   let correctT: tf.Scalar | null = null;
   const { value, grads } = tf.variableGrads(() => {
-    // fusedBatchNorm: the same values with a hand-written BN gradient (fewer ops per step);
-    // training needs only first derivatives.
-    const logits = model.apply(xs, { training: true, fusedBatchNorm: true });
+    const logits = model.apply(xs, { training: true });
     correctT = tf.keep(correctCount(logits, ys));
     return crossEntropy(logits, ys, numClasses);
   }, [...model.trainableVariables]);

@@ -1,7 +1,9 @@
 // Registration of the training kernels (side effects on tfjs-core's kernel registry).
 
 import type { NativeKernels } from '@bmp/backends-native';
+import { hasKernel, registerGradient, registerKernel } from '@bmp/hessian/kernels';
 import * as tf from '@tensorflow/tfjs-core';
+import { registerBatchNormGradGradients } from './gradients/batch-norm-grad-gradient';
 import { registerReductionGradients } from './gradients/reduction-gradients';
 import { registerReluGradient } from './gradients/relu-gradient';
 import { CONV2D_BACKPROP_FILTER, conv2DBackpropFilterViaConv2D } from './wasm/conv2d-backprop-filter';
@@ -9,12 +11,9 @@ import { conv2DBackpropInputViaConv2D } from './wasm/conv2d-backprop-input';
 import { conv2DNumericPadding } from './wasm/conv2d-numeric-padding';
 import { maxPoolGradOnHeap } from './wasm/max-pool-grad';
 import {
-  BATCH_NORM_RELU_TRAINING,
-  BATCH_NORM_RELU_TRAINING_GRAD,
-  BATCH_NORM_TRAINING,
-  BATCH_NORM_TRAINING_GRAD,
   batchNormReluTrainingGradient,
   batchNormTrainingGradient,
+  nativeBatchNormReluTrainingGrad,
   nativeBatchNormTraining,
   nativeBatchNormTrainingGrad,
 } from './wasm/native-batch-norm';
@@ -27,8 +26,8 @@ import {
 import { type BinaryKernel, nativeBinary, nativeReduce } from './wasm/native-elementwise';
 import type { NativeKernelSet } from './wasm/native-load';
 import { nativeMaxPool } from './wasm/native-max-pool';
-import { MOMENTUM_STEP, nativeMomentumStep } from './wasm/native-momentum-step';
-import { nativeRelu, nativeReluGrad, RELU_GRAD } from './wasm/native-relu';
+import { nativeMomentumStep } from './wasm/native-momentum-step';
+import { nativeRelu, nativeReluGrad } from './wasm/native-relu';
 import { sharedCast, sharedIdentity } from './wasm/shared-identity';
 
 /**
@@ -169,7 +168,9 @@ const nativeThreads: NativeThreads = { threads: 1 };
  * over leading axes, Add, Sub, Multiply and RealDiv with a trailing-axes operand, MaxPool, MaxPoolGrad and Relu, all
  * computing on the wasm heap (the cases they do not cover go to the kernels registered before), and registers
  * the new kernels BmpBatchNormTraining / BmpBatchNormTrainingGrad (batch norm on batch statistics, with its
- * gradient; @bmp/models' fusedBatchNorm uses them), BmpReluGrad (Relu's gradient in one pass: tfjs' Relu
+ * gradient; @bmp/models' batch norm in training mode runs them, and they and their gradients are
+ * differentiable again), BmpBatchNormReluTraining / BmpBatchNormReluTrainingGrad (the same followed by ReLU),
+ * BmpReluGrad (Relu's gradient in one pass: tfjs' Relu
  * gradient is replaced by one that runs it where the backend has it) and BmpSgdMomentumStep (@bmp/optimizer's
  * momentum update of one variable in one pass, same bits). Registers the wasm training kernels first if needed. Calling it again only changes the thread count. Returns the kernels
  * now in 'native' mode.
@@ -210,44 +211,27 @@ export function registerNativeKernels(
     entry.mode = 'native';
     done.push(key);
   }
-  // Kernels wasm has no version of: batch norm in two passes each way (used by @bmp/models' fusedBatchNorm).
-  if (tf.getKernel(BATCH_NORM_TRAINING, 'wasm') == null) {
-    tf.registerKernel({
-      kernelName: BATCH_NORM_TRAINING,
-      backendName: 'wasm',
-      kernelFunc: nativeBatchNormTraining(kernels, nativeThreads),
-    });
-    tf.registerKernel({
-      kernelName: BATCH_NORM_TRAINING_GRAD,
-      backendName: 'wasm',
-      kernelFunc: nativeBatchNormTrainingGrad(kernels, nativeThreads),
-    });
-    tf.registerGradient(batchNormTrainingGradient);
-    tf.registerKernel({
-      kernelName: BATCH_NORM_RELU_TRAINING,
-      backendName: 'wasm',
-      kernelFunc: nativeBatchNormTraining(kernels, nativeThreads, true),
-    });
-    tf.registerKernel({
-      kernelName: BATCH_NORM_RELU_TRAINING_GRAD,
-      backendName: 'wasm',
-      kernelFunc: nativeBatchNormTrainingGrad(kernels, nativeThreads, true),
-    });
-    tf.registerGradient(batchNormReluTrainingGradient);
+  // Kernels wasm has no version of (the contract of each: BMP_KERNELS of @bmp/hessian/kernels): batch norm
+  // in two passes each way (run by @bmp/models' batch norm in training mode), with gradients for every
+  // kernel (the ...Grad ones too: second derivatives).
+  if (!hasKernel('batchNormTraining', 'wasm')) {
+    registerKernel('batchNormTraining', 'wasm', nativeBatchNormTraining(kernels, nativeThreads));
+    registerKernel('batchNormTrainingGrad', 'wasm', nativeBatchNormTrainingGrad(kernels, nativeThreads));
+    registerGradient('batchNormTraining', batchNormTrainingGradient);
+    registerKernel('batchNormReluTraining', 'wasm', nativeBatchNormTraining(kernels, nativeThreads, true));
+    registerKernel(
+      'batchNormReluTrainingGrad',
+      'wasm',
+      nativeBatchNormReluTrainingGrad(kernels, nativeThreads),
+    );
+    registerGradient('batchNormReluTraining', batchNormReluTrainingGradient);
+    registerBatchNormGradGradients();
   }
-  if (tf.getKernel(MOMENTUM_STEP, 'wasm') == null) {
-    tf.registerKernel({
-      kernelName: MOMENTUM_STEP,
-      backendName: 'wasm',
-      kernelFunc: nativeMomentumStep(kernels, nativeThreads),
-    });
+  if (!hasKernel('sgdMomentumStep', 'wasm')) {
+    registerKernel('sgdMomentumStep', 'wasm', nativeMomentumStep(kernels, nativeThreads));
   }
-  if (tf.getKernel(RELU_GRAD, 'wasm') == null) {
-    tf.registerKernel({
-      kernelName: RELU_GRAD,
-      backendName: 'wasm',
-      kernelFunc: nativeReluGrad(kernels, nativeThreads),
-    });
+  if (!hasKernel('reluGrad', 'wasm')) {
+    registerKernel('reluGrad', 'wasm', nativeReluGrad(kernels, nativeThreads));
     registerReluGradient();
   }
   return done;

@@ -1,10 +1,11 @@
 // BmpBatchNormTraining / BmpBatchNormTrainingGrad on wasm (registered with the native kernels) against the
 // composed tfjs ops on the cpu backend (tf.moments, rsqrt, sub, mul and their autodiff: an independent
-// implementation), and @bmp/models' fusedBatchNorm path, which runs the kernel when the backend has it.
+// implementation), and @bmp/models' batch norm in training mode, which runs the kernel when the backend has it.
 // Tolerance: max |wasm - cpu| / max |cpu| <= 1e-5 for one layer (float32, channel sums in another order),
-// 1e-4 for a whole VGG's gradients.
+// 1e-4 for a whole VGG's gradients; second derivatives (Hessian-vector products, through the gradients
+// registered for the ...Grad kernels): 1e-4 for one layer, 1e-3 for a whole VGG.
 // Without the addon built these tests are skipped (reason printed) unless BMP_REQUIRE_NATIVE=1.
-import { BATCH_NORM_RELU_TRAINING_KERNEL, BATCH_NORM_TRAINING_KERNEL, paperVgg } from '@bmp/models';
+import { BATCH_NORM_RELU_TRAINING_KERNEL, BATCH_NORM_TRAINING_KERNEL, mlp, paperVgg } from '@bmp/models';
 import { expectNoLeak, randomArray, tf } from '@bmp/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BATCH_NORM_RELU_TRAINING, BATCH_NORM_TRAINING, initBackend } from '../src';
@@ -134,7 +135,74 @@ describeNative('BmpBatchNormTraining on wasm', () => {
     tf.dispose([x, c]);
   });
 
-  it('paper VGG11 with fusedBatchNorm: the kernel runs, gradients match cpu (1e-4), no tensors leak', async () => {
+  // Second derivatives: the gradient of the loss, dotted with v, differentiated again (a Hessian-vector
+  // product), through BmpBatchNormTrainingGrad's registered gradient, with every statistic in the loss.
+  it.each([[OUTPUTS], [['xhat'] as const]])(
+    'Hessian-vector product through %j matches the composed ops on cpu (1e-4)',
+    async (uses) => {
+      const shape = [6, 3, 3, 4];
+      const values = randomArray(6 * 3 * 3 * 4, 53, 2);
+      const direction = randomArray(6 * 3 * 3 * 4, 54);
+      const run = async (backend: 'cpu' | 'wasm', f: typeof composed) => {
+        await tf.setBackend(backend);
+        return tf.tidy(() => {
+          const v = tf.tensor(direction, shape);
+          const loss = (t: tf.Tensor) => {
+            const p = f(t);
+            return lossOf(p.xhat, p.mean, p.variance, p.rstd, uses);
+          };
+          const hvp = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.grad(loss)(t), v)))(
+            tf.tensor(values, shape).add(1),
+          );
+          return hvp.dataSync() as Float32Array;
+        });
+      };
+      const want = await run('cpu', composed);
+      const got = await run('wasm', viaKernel);
+      expect(scaledError(got, want)).toBeLessThanOrEqual(1e-4);
+    },
+  );
+
+  // A whole model: an MLP with batch norm before each ReLU (fused on wasm). tfjs has no gradient for
+  // MaxPoolGrad or Conv2DBackpropFilter on any backend, so a conv VGG's Hessian-vector products cannot be
+  // taken in tfjs; the BN kernels' part of them is the same as here.
+  it('an MLP with batch norm: a Hessian-vector product on wasm (fused kernels) matches cpu (1e-3), no tensors leak', async () => {
+    const model = mlp({ sizes: [12, 16, 16, 4], batchNorm: true, seed: 4 });
+    const x = tf.tensor2d(randomArray(8 * 12, 19), [8, 12]);
+    const labels = tf.oneHot(tf.tensor1d([0, 1, 2, 3, 0, 1, 2, 3], 'int32'), 4);
+    const variables = [...model.trainableVariables];
+    const directions = variables.map((w, i) => randomArray(w.size, 60 + i));
+    // H v = d/dw (dL/dw . v), v a fixed random direction over every weight.
+    const hvp = () =>
+      tf.tidy(() => {
+        const v = variables.map((w, i) => tf.tensor(directions[i]!, w.shape));
+        const { grads } = tf.variableGrads(() => {
+          const { grads: g } = tf.variableGrads(
+            () =>
+              tf.losses.softmaxCrossEntropy(
+                labels,
+                model.apply(x, { training: true, updateStatistics: false }),
+              ) as tf.Scalar,
+            variables,
+          );
+          return tf.addN(variables.map((w, i) => tf.sum(tf.mul(g[w.name]!, v[i]!)))) as tf.Scalar;
+        }, variables);
+        return variables.map((w) => grads[w.name]!.dataSync() as Float32Array);
+      });
+    await tf.setBackend('cpu');
+    const want = hvp();
+    await tf.setBackend('wasm');
+    const profile = await tf.profile(() => void hvp());
+    expect(profile.kernelNames).toContain(BATCH_NORM_RELU_TRAINING);
+    expect(profile.kernelNames).toContain('BmpBatchNormReluTrainingGrad');
+    const got = await expectNoLeak(hvp, 'Hessian-vector product');
+    for (const [i, h] of got.entries())
+      expect(scaledError(h, want[i]!), variables[i]!.name).toBeLessThanOrEqual(1e-3);
+    tf.dispose([x, labels]);
+    model.dispose();
+  });
+
+  it('paper VGG11 in training mode: the kernel runs, gradients match cpu (1e-4), no tensors leak', async () => {
     const model = paperVgg({
       depth: 11,
       widthMultiplier: 0.125,
@@ -148,7 +216,7 @@ describeNative('BmpBatchNormTraining on wasm', () => {
     const loss = () =>
       tf.losses.softmaxCrossEntropy(
         labels,
-        model.apply(x, { training: true, fusedBatchNorm: true, updateStatistics: false }),
+        model.apply(x, { training: true, updateStatistics: false }),
       ) as tf.Scalar;
     // On the current backend (the variables and inputs move between backends as needed).
     const gradients = () =>
@@ -243,6 +311,34 @@ describeNative('BmpBatchNormReluTraining on wasm', () => {
       const got = await run('wasm', fusedRelu as unknown as typeof separate, values, shape, uses);
       expect(scaledError(got[4]!, want[4]!), `dx ${uses}`).toBeLessThanOrEqual(1e-5);
       expect(scaledError(got[0]!, want[0]!), 'y').toBeLessThanOrEqual(1e-5);
+    }
+  });
+
+  it('a Hessian-vector product through y and the statistics matches the composed ops on cpu (1e-4)', async () => {
+    const shape = [6, 3, 3, 4];
+    const values = randomArray(6 * 3 * 3 * 4, 57, 2);
+    const direction = randomArray(6 * 3 * 3 * 4, 58);
+    const weights = randomArray(6 * 3 * 3 * 4, 59);
+    for (const stats of [false, true]) {
+      const hvp = async (backend: 'cpu' | 'wasm', f: typeof separate) => {
+        await tf.setBackend(backend);
+        return tf.tidy(() => {
+          const [v, w] = [tf.tensor(direction, shape), tf.tensor(weights, shape)];
+          const loss = (t: tf.Tensor) => {
+            const p = f(t);
+            const terms = [tf.sum(tf.mul(tf.square(p.y), w))];
+            if (stats) terms.push(tf.sum(tf.square(p.mean)), tf.sum(tf.mul(p.variance, p.rstd)));
+            return tf.addN(terms) as tf.Scalar;
+          };
+          const h = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.grad(loss)(t), v)))(
+            tf.tensor(values, shape).add(1),
+          );
+          return h.dataSync() as Float32Array;
+        });
+      };
+      const want = await hvp('cpu', composedRelu);
+      const got = await hvp('wasm', fusedRelu as unknown as typeof separate);
+      expect(scaledError(got, want), `stats ${stats}`).toBeLessThanOrEqual(1e-4);
     }
   });
 });

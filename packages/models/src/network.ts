@@ -1,6 +1,6 @@
 import type { Block } from '@bmp/hessian';
 import * as tf from '@tensorflow/tfjs-core';
-import { fusedBatchNormReluTraining, fusedBatchNormTraining } from './batch-norm';
+import { batchNormReluTraining, batchNormTraining } from './batch-norm';
 import { ensureDirectory, joinPath, readFileBytes, writeFileAtomic } from './files';
 import type { FeatureShape, GraphNode } from './graph';
 import { KERAS_VERSION, kerasTopology, nodeWeights } from './layers-export';
@@ -42,12 +42,6 @@ export interface ApplyOptions {
    * Pass false for extra forward passes that must not count as a step (Hessian probes, line searches).
    */
   updateStatistics?: boolean;
-  /**
-   * Training mode only: batch normalisation as one op with a hand-written gradient (same values; a
-   * faster training step). Its gradient cannot be differentiated again, so leave it off (the default)
-   * wherever second derivatives are taken (Hessian-vector products, back-matching).
-   */
-  fusedBatchNorm?: boolean;
 }
 
 export interface NetworkSpec {
@@ -88,7 +82,7 @@ export class Network {
 
   private readonly nodes: readonly GraphNode[];
   private readonly outputId: string;
-  /** BN node id -> the ReLU node that is its only reader (fused under `fusedBatchNorm`). */
+  /** BN node id -> the ReLU node that is its only reader (computed with it in training mode). */
   private readonly reluAfterBatchNorm = new Map<string, string>();
   private disposed = false;
 
@@ -186,9 +180,8 @@ export class Network {
         `model '${this.name}' expects input [batch, ${expected.join(', ')}], got [${x.shape.join(', ')}]`,
       );
     }
-    // fusedBatchNorm: a BN node whose only reader is a ReLU (and whose own output is not asked for) runs
-    // with it as one op; the ReLU node then takes the result.
-    const fuseRelu = training && options.fusedBatchNorm === true;
+    // Training mode: a BN node whose only reader is a ReLU (and whose own output is not asked for) runs
+    // with it as one op (one kernel where the backend has it); the ReLU node then takes the result.
     return tf.tidy(() => {
       const values = new Map<string, tf.Tensor>();
       const ahead = new Map<string, tf.Tensor>(); // ReLU outputs computed with their BN
@@ -216,7 +209,6 @@ export class Network {
             out = tf.matMul(h as tf.Tensor2D, node.kernel as tf.Tensor2D);
             break;
           case 'batchNorm': {
-            const axes = h.shape.slice(0, -1).map((_, i) => i);
             if (training) {
               const n = h.size / h.shape[h.rank - 1];
               if (n < 2) {
@@ -224,21 +216,16 @@ export class Network {
                   `${this.name}/${node.id}: batch normalisation in training mode needs more than 1 value per channel, got input shape [${h.shape}]`,
                 );
               }
-              const relu =
-                fuseRelu && !wanted.includes(node.id) ? this.reluAfterBatchNorm.get(node.id) : undefined;
+              const relu = wanted.includes(node.id) ? undefined : this.reluAfterBatchNorm.get(node.id);
               if (relu != null) {
-                const fused = fusedBatchNormReluTraining(h, this.batchNormEpsilon);
+                const fused = batchNormReluTraining(h, this.batchNormEpsilon);
                 ahead.set(relu, fused.out);
                 out = fused.out; // nothing else reads this node (see reluAfterBatchNorm)
                 if (update) pending.push({ node, mean: fused.mean, variance: fused.variance, n });
-              } else if (options.fusedBatchNorm) {
-                const fused = fusedBatchNormTraining(h, this.batchNormEpsilon);
-                out = fused.out;
-                if (update) pending.push({ node, mean: fused.mean, variance: fused.variance, n });
               } else {
-                const { mean, variance } = tf.moments(h, axes);
-                out = tf.mul(tf.sub(h, mean), tf.rsqrt(tf.add(variance, this.batchNormEpsilon)));
-                if (update) pending.push({ node, mean, variance, n });
+                const normalised = batchNormTraining(h, this.batchNormEpsilon);
+                out = normalised.out;
+                if (update) pending.push({ node, mean: normalised.mean, variance: normalised.variance, n });
               }
             } else {
               out = tf.mul(

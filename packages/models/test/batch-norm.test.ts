@@ -1,6 +1,7 @@
 import { expectNoLeak, tf, useCpuBackend } from '@bmp/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { mlp, paperVgg } from '../src';
+import { batchNormReluTraining, batchNormTraining } from '../src/batch-norm';
 
 beforeAll(useCpuBackend);
 
@@ -127,10 +128,12 @@ describe('batch normalisation (PyTorch conventions)', () => {
   });
 });
 
-// ApplyOptions.fusedBatchNorm: the hand-written BN gradient (src/batch-norm.ts) against tfjs' autodiff
-// of the composed ops (an independent derivation), on the same weights and batch. Tolerance: max |a - b|
-// / max |b| <= 1e-4 per variable (float32, different summation order).
-describe('fusedBatchNorm (training mode)', () => {
+// The training-mode BN ops (src/batch-norm.ts; on cpu, which has no BN kernel, their tfjs-op fallback with a
+// hand-written gradient) against tfjs' autodiff of the composed ops (an independent derivation), on the same
+// input: values, gradients, and second derivatives (a Hessian-vector product, grad of grad), which the
+// hand-written gradient must get right too. Tolerance: max |a - b| / max |b| <= 1e-4 (first derivatives) and
+// 1e-3 (second), float32 with a different summation order.
+describe('training-mode batch norm: gradient and second derivatives', () => {
   function scaled(a: ArrayLike<number>, b: ArrayLike<number>): number {
     let d = 0;
     let s = 0;
@@ -140,44 +143,54 @@ describe('fusedBatchNorm (training mode)', () => {
     }
     return d / Math.max(s, 1e-30);
   }
+  const composed = (x: tf.Tensor, relu: boolean) => {
+    const { mean, variance } = tf.moments(x, [0, 1, 2]);
+    const xhat = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, EPS)));
+    return relu ? tf.relu(xhat) : xhat;
+  };
+  const op = (x: tf.Tensor, relu: boolean) =>
+    (relu ? batchNormReluTraining(x, EPS) : batchNormTraining(x, EPS)).out;
 
-  const builds: Array<[string, () => ReturnType<typeof paperVgg>]> = [
-    ['paper VGG11', () => paperVgg({ depth: 11, numClasses: 10, widthMultiplier: 0.0625, seed: 5 })],
-    ['mlp', () => mlp({ sizes: [6, 5, 4, 3], batchNorm: true, seed: 6 })],
-  ];
-  for (const [label, build] of builds) {
-    it(`gives the composed path's outputs, gradients and running statistics (${label})`, async () => {
-      const a = build();
-      const b = build();
-      const shape = a.inputShape;
-      const x = tf.randomNormal([4, ...shape], 0, 1, 'float32', 7);
-      const labels = tf.oneHot(tf.tensor1d([0, 1, 2, 1], 'int32'), a.outputShape[0]);
-      const run = (m: typeof a, fused: boolean) => {
-        const vars = [...m.trainableVariables];
-        const { value, grads } = tf.variableGrads(() => {
-          const logits = m.apply(x, { training: true, fusedBatchNorm: fused });
-          return tf.neg(tf.mean(tf.sum(tf.mul(labels, tf.logSoftmax(logits)), 1))) as tf.Scalar;
-        }, vars);
-        const out = {
-          loss: value.dataSync()[0],
-          grads: vars.map((v) => grads[v.name].dataSync()),
-          stats: [...m.namedVariables()].filter(([n]) => n.includes('running')).map(([, v]) => v.dataSync()),
-        };
-        tf.dispose([value, ...Object.values(grads)]);
-        return out;
+  for (const relu of [false, true]) {
+    it(`${relu ? 'batchNormReluTraining' : 'batchNormTraining'}: values, gradient and Hessian-vector product`, async () => {
+      const x = tf.randomNormal([3, 4, 4, 5], 0.5, 2, 'float32', 11);
+      const c = tf.randomNormal([3, 4, 4, 5], 0, 1, 'float32', 12);
+      const v = tf.randomNormal([3, 4, 4, 5], 0, 1, 'float32', 13);
+      // A loss with non-zero second derivatives through the normalisation itself.
+      const loss = (bn: (x: tf.Tensor) => tf.Tensor) => (x: tf.Tensor) => {
+        const y = bn(x);
+        return tf.sum(tf.mul(c, tf.mul(y, tf.add(y, 1)))) as tf.Scalar;
       };
-      const fused = await expectNoLeak(() => run(a, true), 'fused step');
-      const composed = run(b, false);
-      expect(fused.loss).toBeCloseTo(composed.loss, 5);
-      expect(fused.grads.length).toBeGreaterThan(0);
-      for (const [i, g] of fused.grads.entries())
-        expect(scaled(g, composed.grads[i])).toBeLessThanOrEqual(1e-4);
-      expect(fused.stats.length).toBeGreaterThan(0);
-      for (const [i, s] of fused.stats.entries())
-        expect(scaled(s, composed.stats[i])).toBeLessThanOrEqual(1e-6);
-      tf.dispose([x, labels]);
-      a.dispose();
-      b.dispose();
+      const derivatives = (bn: (x: tf.Tensor) => tf.Tensor) =>
+        tf.tidy(() => {
+          const value = bn(x).dataSync();
+          const gradient = tf.grad(loss(bn))(x).dataSync();
+          const hvp = tf
+            .grad((y: tf.Tensor) => tf.sum(tf.mul(tf.grad(loss(bn))(y), v)))(x)
+            .dataSync();
+          return { value, gradient, hvp };
+        });
+      const got = await expectNoLeak(() => derivatives((t) => op(t, relu)), 'BN op derivatives');
+      const want = derivatives((t) => composed(t, relu));
+      expect(scaled(got.value, want.value)).toBeLessThanOrEqual(1e-6);
+      expect(scaled(got.gradient, want.gradient)).toBeLessThanOrEqual(1e-4);
+      expect(scaled(got.hvp, want.hvp)).toBeLessThanOrEqual(1e-3);
+      tf.dispose([x, c, v]);
     });
   }
+
+  it('a model in training mode: a gradient for every weight (paper VGG11)', () => {
+    const m = paperVgg({ depth: 11, numClasses: 10, widthMultiplier: 0.0625, seed: 5 });
+    const x = tf.randomNormal([4, ...m.inputShape], 0, 1, 'float32', 7);
+    const labels = tf.oneHot(tf.tensor1d([0, 1, 2, 1], 'int32'), 10);
+    const vars = [...m.trainableVariables];
+    const { value, grads } = tf.variableGrads(() => {
+      const logits = m.apply(x, { training: true, updateStatistics: false });
+      return tf.neg(tf.mean(tf.sum(tf.mul(labels, tf.logSoftmax(logits)), 1))) as tf.Scalar;
+    }, vars);
+    expect(Number.isFinite(value.dataSync()[0])).toBe(true);
+    expect(vars.every((v) => grads[v.name] != null)).toBe(true);
+    tf.dispose([value, x, labels, ...Object.values(grads)]);
+    m.dispose();
+  });
 });

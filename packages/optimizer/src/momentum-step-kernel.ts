@@ -4,37 +4,26 @@
 // multiply-add), in one pass: the results are the same bits. @bmp/backends registers it on wasm with its
 // native kernels. Where the current backend has no such kernel, the composed ops run.
 //
+// Its name, inputs, attributes and outputs are BMP_KERNELS.sgdMomentumStep of @bmp/hessian/kernels:
 //   inputs: variable w, gradient g, buffer u, scalars wd, decay, rate, mu; attrs: weightDecay, nesterov
 //   g' = weightDecay ? g + wd * w : g,   u' = decay * u + g',   s = nesterov ? g' + mu * u' : u',
 //   outputs: [w - rate * s, u']
-import * as tf from '@tensorflow/tfjs-core';
 
-export const MOMENTUM_STEP_KERNEL = 'BmpSgdMomentumStep';
+import { BMP_KERNELS, hasKernel, type KernelAttrs, type KernelInputs, runKernel } from '@bmp/hessian/kernels';
+import type * as tf from '@tensorflow/tfjs-core';
 
-export interface MomentumStepInputs {
-  variable: tf.Tensor;
-  gradient: tf.Tensor;
-  u: tf.Tensor;
-  wd: tf.Scalar;
-  decay: tf.Scalar;
-  rate: tf.Scalar;
-  mu: tf.Scalar;
-}
+export const MOMENTUM_STEP_KERNEL = BMP_KERNELS.sgdMomentumStep.name;
+
+export type MomentumStepInputs = KernelInputs<'sgdMomentumStep'>;
 
 /** The new weight and buffer from the kernel, or null when the current backend does not have it. */
 export function momentumStepKernel(
   inputs: MomentumStepInputs,
-  attrs: { weightDecay: boolean; nesterov: boolean },
+  attrs: KernelAttrs<'sgdMomentumStep'>,
 ): { value: tf.Tensor; u: tf.Tensor } | null {
   const { variable, gradient, u } = inputs;
   if (variable.dtype !== 'float32' || gradient.dtype !== 'float32' || u.dtype !== 'float32') return null;
-  if (tf.getKernel(MOMENTUM_STEP_KERNEL, tf.getBackend()) == null) return null;
-  const [value, next] = tf
-    .engine()
-    .runKernel(
-      MOMENTUM_STEP_KERNEL,
-      inputs as unknown as tf.NamedTensorMap,
-      attrs as unknown as tf.NamedAttrMap,
-    ) as tf.Tensor[];
-  return { value: value!, u: next! };
+  if (!hasKernel('sgdMomentumStep')) return null;
+  const [value, next] = runKernel('sgdMomentumStep', inputs, attrs);
+  return { value, u: next };
 }

@@ -1,7 +1,7 @@
 // The gradient of Relu: tfjs' own, mul(dy, cast(step(x), 'float32')), unless the current backend has the
 // one-pass kernel BmpReluGrad (registered on wasm with the native kernels), which gives the same bits.
+import { hasKernel, registerGradient, runKernel } from '@bmp/hessian/kernels';
 import * as tf from '@tensorflow/tfjs-core';
-import { RELU_GRAD } from '../wasm/native-relu';
 
 const reluGradient: tf.GradConfig = {
   kernelName: 'Relu',
@@ -11,8 +11,8 @@ const reluGradient: tf.GradConfig = {
     const g = dy as tf.Tensor;
     return {
       x: () =>
-        g.dtype === 'float32' && x!.dtype === 'float32' && tf.getKernel(RELU_GRAD, tf.getBackend()) != null
-          ? (tf.engine().runKernel(RELU_GRAD, { dy: g, x: x! }) as tf.Tensor)
+        g.dtype === 'float32' && x!.dtype === 'float32' && hasKernel('reluGrad')
+          ? runKernel('reluGrad', { dy: g, x: x! }, {})[0]
           : tf.mul(g, tf.cast(tf.step(x!), 'float32')),
     };
   },
@@ -22,18 +22,18 @@ const reluGradient: tf.GradConfig = {
  * BmpReluGrad's own gradient, so that second derivatives (Hessian-vector products) work through it as
  * through tfjs' mul(dy, step(x)): linear in dy with the same mask, and zero in x (step is flat).
  */
-const reluGradGradient: tf.GradConfig = {
-  kernelName: RELU_GRAD,
-  inputsToSave: ['x'],
-  gradFunc: (ddx, saved) => {
-    const [x] = saved as tf.Tensor[];
-    const g = ddx as tf.Tensor;
-    return {
-      dy: () => tf.engine().runKernel(RELU_GRAD, { dy: g, x: x! }) as tf.Tensor,
-      x: () => tf.zerosLike(x!),
-    };
-  },
-};
+function registerReluGradGradient(): void {
+  registerGradient('reluGrad', {
+    inputsToSave: ['x'],
+    gradFunc: ([g], saved) => {
+      const [x] = saved as tf.Tensor[];
+      return {
+        dy: () => runKernel('reluGrad', { dy: g, x: x! }, {})[0],
+        x: () => tf.zerosLike(x!),
+      };
+    },
+  });
+}
 
 let registered = false;
 
@@ -41,6 +41,6 @@ let registered = false;
 export function registerReluGradient(): void {
   if (registered) return;
   tf.registerGradient(reluGradient);
-  tf.registerGradient(reluGradGradient);
+  registerReluGradGradient();
   registered = true;
 }

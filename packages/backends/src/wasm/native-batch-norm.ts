@@ -12,18 +12,21 @@
 //   BmpBatchNormReluTrainingGrad({ dy, x, mean, rstd, [dMean, dVariance, dRstd] }) -> the gradient above of
 //     g = dy * step(xhat), xhat recomputed from x as the forward pass computed it
 //
-// The ReLU versions give the bits of BmpBatchNormTraining followed by Relu, and of their gradients. The
-// kernel names are a contract with @bmp/models (its fusedBatchNorm path runs them when the current
-// backend has them); the gradients registered here make them differentiable through every output.
+// The ReLU versions give the bits of BmpBatchNormTraining followed by Relu, and of their gradients. Names,
+// inputs, attributes and outputs are BMP_KERNELS of @bmp/hessian/kernels (@bmp/models runs the forward
+// kernels when the current backend has them); the gradients registered here make them differentiable
+// through every output, and ../gradients/batch-norm-grad-gradient.ts makes the ...Grad kernels
+// differentiable in turn (second derivatives).
 import type { NativeKernels } from '@bmp/backends-native';
+import { BMP_KERNELS, type KernelArgs, type KernelGradient, runKernel } from '@bmp/hessian/kernels';
 import * as tf from '@tensorflow/tfjs-core';
 import { requireHeap } from './heap';
 import type { NativeThreads } from './native-conv';
 
-export const BATCH_NORM_TRAINING = 'BmpBatchNormTraining';
-export const BATCH_NORM_TRAINING_GRAD = 'BmpBatchNormTrainingGrad';
-export const BATCH_NORM_RELU_TRAINING = 'BmpBatchNormReluTraining';
-export const BATCH_NORM_RELU_TRAINING_GRAD = 'BmpBatchNormReluTrainingGrad';
+export const BATCH_NORM_TRAINING = BMP_KERNELS.batchNormTraining.name;
+export const BATCH_NORM_TRAINING_GRAD = BMP_KERNELS.batchNormTrainingGrad.name;
+export const BATCH_NORM_RELU_TRAINING = BMP_KERNELS.batchNormReluTraining.name;
+export const BATCH_NORM_RELU_TRAINING_GRAD = BMP_KERNELS.batchNormReluTrainingGrad.name;
 
 function checkFloat(name: string, t: tf.TensorInfo): void {
   if (t.dtype !== 'float32' || t.shape.length === 0 || tf.util.sizeFromShape(t.shape) === 0) {
@@ -33,15 +36,13 @@ function checkFloat(name: string, t: tf.TensorInfo): void {
   }
 }
 
-/** `relu`: BmpBatchNormReluTraining, whose first output is relu(xhat). */
-export function nativeBatchNormTraining(
-  native: NativeKernels,
-  holder: NativeThreads,
-  relu = false,
-): tf.KernelFunc {
-  return (args) => {
-    const { x } = args.inputs as { x: tf.TensorInfo };
-    const { epsilon } = args.attrs as { epsilon: number };
+/** `relu`: BmpBatchNormReluTraining (the same inputs, attributes and outputs), whose first output is relu(xhat). */
+export function nativeBatchNormTraining(native: NativeKernels, holder: NativeThreads, relu = false) {
+  return (
+    args: KernelArgs<'batchNormTraining'>,
+  ): [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo, tf.TensorInfo] => {
+    const { x } = args.inputs;
+    const { epsilon } = args.attrs;
     checkFloat('x', x);
     const backend = requireHeap(args.backend, BATCH_NORM_TRAINING);
     const channels = x.shape[x.shape.length - 1]!;
@@ -50,50 +51,47 @@ export function nativeBatchNormTraining(
       backend.makeOutput([channels], 'float32'),
       backend.makeOutput([channels], 'float32'),
       backend.makeOutput([channels], 'float32'),
-    ];
+    ] as const;
     // Views after every allocation: growing the wasm memory detaches older ones.
     const [first, mean, variance, rstd] = outs.map((t) => backend.typedArrayFromHeap(t) as Float32Array);
     const xv = backend.typedArrayFromHeap(x) as Float32Array;
     const forward = relu ? native.batchNormReluForward : native.batchNormForward;
     forward(xv, first!, mean!, variance!, rstd!, epsilon, holder.threads);
-    return outs;
+    return [...outs];
   };
 }
 
-/** `relu`: BmpBatchNormReluTrainingGrad, whose dy is the gradient of relu(xhat) and which gets x and mean. */
-export function nativeBatchNormTrainingGrad(
-  native: NativeKernels,
-  holder: NativeThreads,
-  relu = false,
-): tf.KernelFunc {
-  return (args) => {
-    const { dy, xhat, x, mean, rstd, ...statistics } = args.inputs as {
-      dy: tf.TensorInfo;
-      xhat?: tf.TensorInfo;
-      x?: tf.TensorInfo;
-      mean?: tf.TensorInfo;
-      rstd: tf.TensorInfo;
-      dMean?: tf.TensorInfo;
-      dVariance?: tf.TensorInfo;
-      dRstd?: tf.TensorInfo;
-    };
+type Statistics = Pick<KernelArgs<'batchNormTrainingGrad'>['inputs'], 'dMean' | 'dVariance' | 'dRstd'>;
+
+/** BmpBatchNormTrainingGrad. */
+export function nativeBatchNormTrainingGrad(native: NativeKernels, holder: NativeThreads) {
+  return (args: KernelArgs<'batchNormTrainingGrad'>): [tf.TensorInfo] => {
+    const { dy, xhat, rstd, ...statistics } = args.inputs;
     checkFloat('dy', dy);
     const backend = requireHeap(args.backend, BATCH_NORM_TRAINING);
     const dx = backend.makeOutput([...dy.shape], 'float32');
     const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
-    let xhatOf: () => Float32Array;
-    if (relu) {
-      const [xv, mv, rv] = [view(x!), view(mean!), view(rstd)];
-      native.batchNormReluBackward(view(dy), xv, mv, rv, view(dx), holder.threads);
-      // Only for the statistics terms (rare): xhat as the forward pass computed it.
-      const c = rv.length;
-      xhatOf = () => Float32Array.from(xv, (v, i) => Math.fround(v - mv[i % c]!) * rv[i % c]!);
-    } else {
-      native.batchNormBackward(view(dy), view(xhat!), view(rstd), view(dx), holder.threads);
-      xhatOf = () => view(xhat!);
-    }
+    native.batchNormBackward(view(dy), view(xhat), view(rstd), view(dx), holder.threads);
+    addStatisticsTerms(view(dx), () => view(xhat), view(rstd), statistics, view);
+    return [dx];
+  };
+}
+
+/** BmpBatchNormReluTrainingGrad, whose dy is the gradient of relu(xhat) and which gets x and mean. */
+export function nativeBatchNormReluTrainingGrad(native: NativeKernels, holder: NativeThreads) {
+  return (args: KernelArgs<'batchNormReluTrainingGrad'>): [tf.TensorInfo] => {
+    const { dy, x, mean, rstd, ...statistics } = args.inputs;
+    checkFloat('dy', dy);
+    const backend = requireHeap(args.backend, BATCH_NORM_TRAINING);
+    const dx = backend.makeOutput([...dy.shape], 'float32');
+    const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
+    const [xv, mv, rv] = [view(x), view(mean), view(rstd)];
+    native.batchNormReluBackward(view(dy), xv, mv, rv, view(dx), holder.threads);
+    // Only for the statistics terms (rare): xhat as the forward pass computed it.
+    const c = rv.length;
+    const xhatOf = () => Float32Array.from(xv, (v, i) => Math.fround(v - mv[i % c]!) * rv[i % c]!);
     addStatisticsTerms(view(dx), xhatOf, view(rstd), statistics, view);
-    return dx;
+    return [dx];
   };
 }
 
@@ -107,7 +105,7 @@ function addStatisticsTerms(
   dx: Float32Array,
   xhatOf: () => Float32Array,
   rstd: Float32Array,
-  statistics: { dMean?: tf.TensorInfo; dVariance?: tf.TensorInfo; dRstd?: tf.TensorInfo },
+  statistics: Partial<Statistics>,
   view: (t: tf.TensorInfo) => Float32Array,
 ): void {
   const f = Math.fround;
@@ -135,53 +133,54 @@ function addStatisticsTerms(
   }
 }
 
-function statisticsGradients(dMean: tf.Tensor | null, dVariance: tf.Tensor | null, dRstd: tf.Tensor | null) {
-  const statistics: tf.NamedTensorMap = {};
-  if (dMean != null) statistics.dMean = dMean;
-  if (dVariance != null) statistics.dVariance = dVariance;
-  if (dRstd != null) statistics.dRstd = dRstd;
-  return statistics;
+/**
+ * Whether an outer gradient is recording (a gradient of a gradient being taken). tfjs puts the saved copies
+ * of a kernel's outputs on its tape before the kernel itself, so an outer gradient does not reach x through
+ * them; the gradients below then recompute the outputs they need from the saved input x with the forward
+ * kernel (the same bits), on the tape. A first-order gradient uses the saved outputs.
+ */
+function recording(): boolean {
+  return tf.engine().state.gradientDepth > 0;
 }
 
 /**
  * The gradient with respect to x of all four outputs, in one kernel (see addStatisticsTerms), with N the
- * reduced size: dmean/dx = 1/N,  dvariance/dx = 2 xhat / (rstd N),  drstd/dx = -rstd^2 xhat / N.
+ * reduced size: dmean/dx = 1/N,  dvariance/dx = 2 xhat / (rstd N),  drstd/dx = -rstd^2 xhat / N. tfjs
+ * passes zeros for the gradients of outputs that do not reach the loss.
  */
-export const batchNormTrainingGradient: tf.GradConfig = {
-  kernelName: BATCH_NORM_TRAINING,
+export const batchNormTrainingGradient: KernelGradient<'batchNormTraining'> = {
+  inputsToSave: ['x'],
   outputsToSave: [true, false, false, true],
-  gradFunc: (dys, saved) => {
-    const [dXhat, dMean, dVariance, dRstd] = dys as (tf.Tensor | null)[];
-    const [xhat, rstd] = saved as tf.Tensor[];
+  gradFunc: ([dXhat, dMean, dVariance, dRstd], saved, { epsilon }) => {
+    const [x, savedXhat, savedRstd] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
     return {
-      x: () =>
-        tf.engine().runKernel(BATCH_NORM_TRAINING_GRAD, {
-          dy: dXhat ?? tf.zerosLike(xhat!),
-          xhat: xhat!,
-          rstd: rstd!,
-          ...statisticsGradients(dMean ?? null, dVariance ?? null, dRstd ?? null),
-        }) as tf.Tensor,
+      x: () => {
+        const [xhat, , , rstd] = recording()
+          ? runKernel('batchNormTraining', { x }, { epsilon })
+          : [savedXhat, null, null, savedRstd];
+        return runKernel('batchNormTrainingGrad', { dy: dXhat, xhat, rstd, dMean, dVariance, dRstd }, {})[0];
+      },
     };
   },
 };
 
 /** The same for BmpBatchNormReluTraining, whose first output is relu(xhat): it keeps x, mean and rstd. */
-export const batchNormReluTrainingGradient: tf.GradConfig = {
-  kernelName: BATCH_NORM_RELU_TRAINING,
+export const batchNormReluTrainingGradient: KernelGradient<'batchNormReluTraining'> = {
   inputsToSave: ['x'],
   outputsToSave: [false, true, false, true],
-  gradFunc: (dys, saved) => {
-    const [dY, dMean, dVariance, dRstd] = dys as (tf.Tensor | null)[];
-    const [x, mean, rstd] = saved as tf.Tensor[];
+  gradFunc: ([dY, dMean, dVariance, dRstd], saved, { epsilon }) => {
+    const [x, savedMean, savedRstd] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
     return {
-      x: () =>
-        tf.engine().runKernel(BATCH_NORM_RELU_TRAINING_GRAD, {
-          dy: dY ?? tf.zerosLike(x!),
-          x: x!,
-          mean: mean!,
-          rstd: rstd!,
-          ...statisticsGradients(dMean ?? null, dVariance ?? null, dRstd ?? null),
-        }) as tf.Tensor,
+      x: () => {
+        const [, mean, , rstd] = recording()
+          ? runKernel('batchNormReluTraining', { x }, { epsilon })
+          : [null, savedMean, null, savedRstd];
+        return runKernel(
+          'batchNormReluTrainingGrad',
+          { dy: dY, x, mean, rstd, dMean, dVariance, dRstd },
+          {},
+        )[0];
+      },
     };
   },
 };

@@ -1,23 +1,21 @@
-// @bmp/optimizer's optional one-pass momentum update (kernel 'BmpSgdMomentumStep', see its
-// momentum-step-kernel.ts) for the wasm backend, computed by @bmp/backends-native on the wasm heap: each
+// @bmp/optimizer's optional one-pass momentum update (kernel 'BmpSgdMomentumStep', BMP_KERNELS.sgdMomentumStep
+// of @bmp/hessian/kernels) for the wasm backend, computed by @bmp/backends-native on the wasm heap: each
 // float32 operation rounded on its own, so the optimizer's results are the bits of its composed ops.
 //   inputs: variable, gradient, u (float32, one shape), scalars wd, decay, rate, mu
 //   attrs: weightDecay, nesterov;  outputs: [new variable, new u]
 import type { NativeKernels } from '@bmp/backends-native';
+import { BMP_KERNELS, type KernelArgs } from '@bmp/hessian/kernels';
 import * as tf from '@tensorflow/tfjs-core';
 import { requireHeap } from './heap';
 import type { NativeThreads } from './native-conv';
 
 /** The kernel name @bmp/optimizer looks for (its MOMENTUM_STEP_KERNEL). */
-export const MOMENTUM_STEP = 'BmpSgdMomentumStep';
+export const MOMENTUM_STEP = BMP_KERNELS.sgdMomentumStep.name;
 
-export function nativeMomentumStep(native: NativeKernels, holder: NativeThreads): tf.KernelFunc {
-  return (args) => {
-    const inputs = args.inputs as Record<
-      'variable' | 'gradient' | 'u' | 'wd' | 'decay' | 'rate' | 'mu',
-      tf.TensorInfo
-    >;
-    const { weightDecay, nesterov } = args.attrs as { weightDecay: boolean; nesterov: boolean };
+export function nativeMomentumStep(native: NativeKernels, holder: NativeThreads) {
+  return (args: KernelArgs<'sgdMomentumStep'>): [tf.TensorInfo, tf.TensorInfo] => {
+    const inputs = args.inputs;
+    const { weightDecay, nesterov } = args.attrs;
     const backend = requireHeap(args.backend, MOMENTUM_STEP);
     const { variable, gradient, u } = inputs;
     for (const [name, t] of Object.entries(inputs)) {

@@ -5,15 +5,16 @@
 //   over the activations and two kernel calls for every ReLU of a training step. The gradient of Relu
 //   (../gradients/relu-gradient.ts) runs this kernel where the current backend has it.
 import type { NativeKernels } from '@bmp/backends-native';
+import { BMP_KERNELS, type KernelArgs } from '@bmp/hessian/kernels';
 import * as tf from '@tensorflow/tfjs-core';
 import { heapOf, requireHeap } from './heap';
 import type { NativeThreads } from './native-conv';
 
-export const RELU_GRAD = 'BmpReluGrad';
+export const RELU_GRAD = BMP_KERNELS.reluGrad.name;
 
-export function nativeReluGrad(native: NativeKernels, holder: NativeThreads): tf.KernelFunc {
-  return (args) => {
-    const { dy, x } = args.inputs as { dy: tf.TensorInfo; x: tf.TensorInfo };
+export function nativeReluGrad(native: NativeKernels, holder: NativeThreads) {
+  return (args: KernelArgs<'reluGrad'>): [tf.TensorInfo] => {
+    const { dy, x } = args.inputs;
     const backend = requireHeap(args.backend, RELU_GRAD);
     if (dy.dtype !== 'float32' || x.dtype !== 'float32' || !tf.util.arraysEqual(dy.shape, x.shape)) {
       throw new Error(
@@ -23,7 +24,7 @@ export function nativeReluGrad(native: NativeKernels, holder: NativeThreads): tf
     const dx = backend.makeOutput([...x.shape], 'float32');
     const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
     native.reluGrad(view(dy), view(x), view(dx), holder.threads);
-    return dx;
+    return [dx];
   };
 }
 
