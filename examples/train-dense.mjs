@@ -10,6 +10,7 @@
 
 import { parseArgs } from 'node:util';
 import { MomentumSGD, ScaleAmendedSGD } from '@bmp/optimizer';
+import { mulberry32 } from '@bmp/random';
 import * as tf from '@tensorflow/tfjs';
 
 const SIZES = [16, 128, 128, 10];
@@ -21,19 +22,8 @@ const EPOCHS = Number(args.epochs);
 if (!Number.isInteger(EPOCHS) || EPOCHS < 1)
   throw new Error(`--epochs must be a positive integer, got ${args.epochs}`);
 
-/** Mulberry32: a seeded generator, so both optimizers see the same batch order. */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function shuffled(n, seed) {
-  const rand = rng(seed);
+  const rand = mulberry32(seed);
   const order = Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));

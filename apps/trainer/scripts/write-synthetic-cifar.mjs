@@ -8,7 +8,7 @@
  *
  *   node apps/trainer/scripts/write-synthetic-cifar.mjs <dir> [train=5000] [test=1000] [seed=0] [contrast=0.15]
  */
-import { mixSeed, mulberry32 } from '@bmp/datasets';
+import { mixSeed, mulberry32 } from '@bmp/random';
 import { writeCifarDirectory } from '@bmp/datasets/testing';
 
 const [dir, trainArg = '5000', testArg = '1000', seedArg = '0', contrastArg = '0.15'] = process.argv.slice(2);

@@ -1,5 +1,6 @@
 /** Batch sources: what the training loop consumes (a data set, in-memory tensors, or the user's iterator). */
-import { Batcher, batchToTensors, channelStats, type ImageDataset, mixSeed, orderHash } from '@bmp/datasets';
+import { Batcher, batchToTensors, channelStats, type ImageDataset, orderHash } from '@bmp/datasets';
+import { mixSeed } from '@bmp/random';
 import { DataError } from './errors';
 import { permutation } from './permutation';
 import { tf } from './tf';

@@ -7,9 +7,9 @@ import {
   loadCifar,
   loadEmbeddedFashionMnist,
   loadIdx,
-  mixSeed,
   syntheticDataset,
 } from '@bmp/datasets';
+import { mixSeed } from '@bmp/random';
 import { type TrainSettings, UsageError } from './config';
 import { DataError } from './errors';
 import { loadImageFolder } from './folder-dataset';

@@ -1,5 +1,5 @@
-/** A seeded random permutation (Fisher-Yates over @bmp/datasets' mulberry32). */
-import { mulberry32 } from '@bmp/datasets';
+/** A seeded random permutation (Fisher-Yates over @bmp/random's mulberry32). */
+import { mulberry32 } from '@bmp/random';
 
 export function permutation(n: number, seed: number): Uint32Array {
   const order = new Uint32Array(n);

@@ -35,6 +35,5 @@ export { batchHash, fnv1a, orderHash } from './hash.js';
 export { decodeIdx, type IdxArray } from './idx.js';
 export { DEBIAN_FASHION_MNIST_DIR, type IdxDataset, type LoadIdxOptions, loadIdx } from './mnist.js';
 export { type ChannelStats, channelStats } from './normalize.js';
-export { mixSeed, mulberry32 } from './random.js';
 export { type SyntheticOptions, syntheticDataset } from './synthetic.js';
 export { type BatchTensors, batchToTensors } from './tensors.js';

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mulberry32 } from '../src';
+import { mulberry32 } from '@bmp/random';
 
 /** `n` bytes uniform in [0, 255], from `seed`. */
 export function randomBytes(n: number, seed: number): Uint8Array {
