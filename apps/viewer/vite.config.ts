@@ -22,9 +22,9 @@ export default defineConfig({
     target: 'es2022',
     chunkSizeWarningLimit: 4000,
     rollupOptions: {
-      // @bmp/backends' default loader names the Node backends; the viewer passes its own loader, so these
-      // imports are never run in a browser.
-      external: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
+      // @bmp/backends' default loaders name the Node backends and Dawn's Node bindings (`webgpu`); the
+      // viewer passes its own loader and a browser uses its own navigator.gpu, so these imports never run.
+      external: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'webgpu'],
     },
   },
 });

@@ -6,6 +6,7 @@ export {
   type BackendName,
   type BackendPreference,
   BackendUnavailableError,
+  type ComputeDevice,
   defaultLoader,
   detectEnvironment,
   type Environment,
@@ -40,3 +41,12 @@ export {
 export { MOMENTUM_STEP } from './wasm/native-momentum-step';
 export { RELU_GRAD } from './wasm/native-relu';
 export { nodeCoreCount, WASM_MAX_THREADS } from './wasm/node-threads';
+export { describeAdapter, type GpuAdapterInfo, readAdapterInfo } from './webgpu/adapter';
+export {
+  DAWN_PACKAGE,
+  type DawnLoader,
+  type DawnModule,
+  defaultDawnLoader,
+  nodeWebgpuAdapter,
+  WEBGPU_INTERFACE_GLOBALS,
+} from './webgpu/node-webgpu';

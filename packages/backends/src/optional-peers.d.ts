@@ -4,3 +4,4 @@ declare module '@tensorflow/tfjs-node';
 declare module '@tensorflow/tfjs-node-gpu';
 declare module '@tensorflow/tfjs-backend-webgpu';
 declare module '@tensorflow/tfjs-backend-webgl';
+declare module 'webgpu';

@@ -9,6 +9,7 @@ import {
   type BackendLoader,
   type BackendName,
   BackendUnavailableError,
+  type DawnLoader,
   defaultLoader,
   detectEnvironment,
   initBackend,
@@ -32,7 +33,12 @@ function notFound(pkg: string): Error {
   });
 }
 
-type Behaviour = 'installed' | 'missing' | 'load-fails' | 'init-fails' | 'registers-nothing';
+type Behaviour = 'installed' | 'no-gpu' | 'missing' | 'load-fails' | 'init-fails' | 'registers-nothing';
+
+/** Dawn's `webgpu` package absent. */
+const noDawn: DawnLoader = async () => {
+  throw notFound('webgpu');
+};
 
 /** A loader where each backend behaves as told; the real loader for wasm and cpu unless overridden. */
 function fakeLoader(
@@ -59,35 +65,42 @@ function fakeLoader(
       case 'registers-nothing':
         return;
       case 'installed':
-        tf.registerBackend(tfjsName, () => new MathBackendCPU());
+        tf.registerBackend(tfjsName, () => Object.assign(new MathBackendCPU(), { isUsingGpuDevice: true }));
+        return;
+      case 'no-gpu':
+        // tfjs-node-gpu whose libtensorflow found no CUDA device: it computes on the CPU.
+        tf.registerBackend(tfjsName, () => Object.assign(new MathBackendCPU(), { isUsingGpuDevice: false }));
         return;
     }
   };
 }
 
 describe('auto order', () => {
-  it('node: node-gpu, node, wasm, cpu; browser: webgpu, webgl, wasm, cpu', () => {
-    expect(AUTO_ORDER.node).toEqual(['node-gpu', 'node', 'wasm', 'cpu']);
+  it('node: node-gpu, webgpu, node, wasm, cpu; browser: webgpu, webgl, wasm, cpu', () => {
+    expect(AUTO_ORDER.node).toEqual(['node-gpu', 'webgpu', 'node', 'wasm', 'cpu']);
     expect(AUTO_ORDER.browser).toEqual(['webgpu', 'webgl', 'wasm', 'cpu']);
     expect(detectEnvironment()).toBe('node');
   });
 
   it('node without the optional backends picks wasm and says why', async () => {
     const calls: BackendName[] = [];
-    const r = await initBackend({ environment: 'node', loader: fakeLoader({}, calls) });
+    const r = await initBackend({ environment: 'node', loader: fakeLoader({}, calls), dawnLoader: noDawn });
     expect(r.backend).toBe('wasm');
     expect(tf.getBackend()).toBe('wasm');
+    // Dawn is missing, so tfjs-backend-webgpu is not even loaded.
     expect(calls).toEqual(['node-gpu', 'node', 'wasm']);
-    expect(r.tried.map((t) => t.name)).toEqual(['node-gpu', 'node', 'wasm']);
+    expect(r.tried.map((t) => t.name)).toEqual(['node-gpu', 'webgpu', 'node', 'wasm']);
+    expect(r.tried[1].error).toMatch(/webgpu \(Dawn\) is not installed: install Dawn's Node bindings/);
     expect(r.tried[0].error).toMatch(
       /@tensorflow\/tfjs-node-gpu is not installed: install it with `npm install/,
     );
     expect(r.tried[0].error).toMatch(/CUDA Toolkit 11\.2 and cuDNN 8\.1/);
-    expect(r.tried[1].error).toMatch(/@tensorflow\/tfjs-node is not installed/);
-    expect(r.tried[2].error).toBeUndefined();
+    expect(r.tried[2].error).toMatch(/@tensorflow\/tfjs-node is not installed/);
+    expect(r.tried[3].error).toBeUndefined();
     expect(r.reason).toMatch(
-      /auto \(node order node-gpu > node > wasm > cpu\): wasm .*not available: node-gpu, node/,
+      /auto \(node order node-gpu > webgpu > node > wasm > cpu\): wasm .*not available: node-gpu, webgpu, node/,
     );
+    expect(r.device).toEqual({ kind: 'cpu', label: expect.stringMatching(/^CPU \(wasm/) });
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
   });
 
@@ -97,17 +110,18 @@ describe('auto order', () => {
     expect(r.tried[0].error).toMatch(
       /@tensorflow\/tfjs-node-gpu is (not installed|installed but failed to load)/,
     );
-    expect(r.tried[1].error).toMatch(
+    expect(r.tried[2].error).toMatch(
       /@tensorflow\/tfjs-node is (not installed|installed but failed to load)/,
     );
   });
 
-  it('node-gpu first when it loads', async () => {
+  it('node-gpu first when it loads and libtensorflow sees a GPU', async () => {
     const r = await initBackend({ environment: 'node', loader: fakeLoader({ 'node-gpu': 'installed' }) });
     expect(r).toMatchObject({
       backend: 'node-gpu',
       tfjsBackend: 'tensorflow',
       tried: [{ name: 'node-gpu' }],
+      device: { kind: 'gpu' },
     });
     expect(tf.getBackend()).toBe('tensorflow');
   });
@@ -116,6 +130,7 @@ describe('auto order', () => {
     const r = await initBackend({
       environment: 'node',
       loader: fakeLoader({ 'node-gpu': 'load-fails', node: 'installed' }),
+      dawnLoader: noDawn,
     });
     expect(r.backend).toBe('node');
     expect(r.tried[0].error).toMatch(/installed but failed to load \(libcudnn\.so\.8: cannot open/);
@@ -137,13 +152,18 @@ describe('auto order', () => {
   });
 
   it('cpu when nothing else loads; an error listing every attempt when nothing does', async () => {
-    const r = await initBackend({ environment: 'node', loader: fakeLoader({ wasm: 'load-fails' }) });
+    const r = await initBackend({
+      environment: 'node',
+      loader: fakeLoader({ wasm: 'load-fails' }),
+      dawnLoader: noDawn,
+    });
     expect(r.backend).toBe('cpu');
     const none = fakeLoader({ wasm: 'missing', cpu: 'missing' });
-    const e = await initBackend({ environment: 'node', loader: none }).catch((x) => x);
+    const e = await initBackend({ environment: 'node', loader: none, dawnLoader: noDawn }).catch((x) => x);
     expect(e).toBeInstanceOf(BackendUnavailableError);
-    expect(e.tried.map((t: { name: string }) => t.name)).toEqual(['node-gpu', 'node', 'wasm', 'cpu']);
-    expect(e.message).toMatch(/no backend could be initialised \(tried node-gpu, node, wasm, cpu\)/);
+    const names = ['node-gpu', 'webgpu', 'node', 'wasm', 'cpu'];
+    expect(e.tried.map((t: { name: string }) => t.name)).toEqual(names);
+    expect(e.message).toMatch(/no backend could be initialised \(tried node-gpu, webgpu, node, wasm, cpu\)/);
   });
 });
 
@@ -176,10 +196,6 @@ describe('explicit choice', () => {
       'node',
       /tfjs-node is not installed: install it with `npm install @tensorflow\/tfjs-node@4\.22\.0`.*libtensorflow/s,
     ],
-    [
-      'webgpu',
-      /tfjs-backend-webgpu is not installed: install it with `npm install @tensorflow\/tfjs-backend-webgpu@4\.22\.0`/,
-    ],
     ['webgl', /tfjs-backend-webgl is not installed/],
   ] as const)('missing %s throws how to install it (the real loader)', async (name, message) => {
     const e = await initBackend({ prefer: name }).catch((x) => x);
@@ -197,6 +213,7 @@ describe('explicit choice', () => {
     expect(loadFails.message).toMatch(/installed but failed to load \(libcudnn.*CUDA Toolkit 11\.2/s);
     const initFails = await initBackend({
       prefer: 'webgpu',
+      environment: 'browser',
       loader: fakeLoader({ webgpu: 'init-fails' }),
     }).catch((x) => x);
     expect(initFails.message).toMatch(/the 'webgpu' backend failed to initialise/);

@@ -38,3 +38,4 @@ export function maxRelativeError(a: ArrayLike<number>, b: ArrayLike<number>, flo
   }
   return worst;
 }
+export { WEBGPU_REQUIRED, webgpuOrSkip } from './webgpu';
