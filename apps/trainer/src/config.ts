@@ -16,7 +16,7 @@ export const DATASETS = [
 export const OPTIMIZERS = ['sgd', 'scale-amended'] as const;
 export const SCHEDULES = ['none', 'plateau', 'step', 'cosine'] as const;
 export const AUGMENTS = ['flip', 'rotate', 'crop'] as const;
-export const BACKEND_CHOICES = ['auto', 'wasm', 'cpu', 'node', 'node-gpu'] as const;
+export const BACKEND_CHOICES = ['auto', 'webgpu', 'wasm', 'cpu', 'node', 'node-gpu'] as const;
 export const INITS = ['he', 'orthogonal', 'gaussian'] as const;
 
 export type ModelId = (typeof MODELS)[number];

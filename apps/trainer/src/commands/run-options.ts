@@ -125,7 +125,7 @@ function addOutputOptions(cmd: Command): Command {
     .addOption(
       new Option(
         '--backend <name>',
-        `tfjs backend via @bmp/backends (default ${d.backend}: node-gpu > node > wasm > cpu)`,
+        `tfjs backend via @bmp/backends (default ${d.backend}: node-gpu > webgpu on a GPU > node > wasm > cpu; webgpu by name also runs on a software adapter)`,
       ).choices(BACKEND_CHOICES),
     )
     .option(
