@@ -1,7 +1,7 @@
 import type { Block } from '@bmp/hessian';
 import * as tf from '@tensorflow/tfjs-core';
 import { allBound, type BoundBlock, bindBlocks, toNamedBlock } from './block-binding';
-import { assertFiniteProbes } from './finite-check';
+import { assertFiniteValues, stackProbes } from './finite-check';
 import { type GradientEntry, gradientEntries, type NamedTensor } from './gradient-entries';
 import { MomentumSlots } from './momentum-slots';
 import { momentumStepKernel } from './momentum-step-kernel';
@@ -86,7 +86,7 @@ export abstract class BlockwiseSGD extends tf.Optimizer {
 
   /**
    * Optionally gives, inside the step's tidy, the finiteness probe of a variable from its new value
-   * (see assertFiniteProbes); null means the gradient's sum. Subclasses that reduce the new value anyway
+   * (see finite-check.ts); null means the gradient's sum. Subclasses that reduce the new value anyway
    * (ScaleAmendedSGD: ||W||_F^2 for the next step) save a pass this way.
    */
   protected updateProbe(_name: string, _newValue: tf.Tensor): tf.Scalar | null {
@@ -97,12 +97,47 @@ export abstract class BlockwiseSGD extends tf.Optimizer {
   protected endStep(_committed: boolean): void {}
 
   override applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
+    const pending = this.prepareStep(variableGradients);
+    const probes = this.options.checkFinite ? stackProbes(pending.map((p) => p.probe as tf.Scalar)) : null;
+    let values: ArrayLike<number> | null = null;
+    try {
+      values = probes?.dataSync() ?? null;
+    } catch (err) {
+      this.discardStep(pending);
+      throw err;
+    } finally {
+      probes?.dispose();
+    }
+    this.commitStep(pending, values);
+  }
+
+  /**
+   * `applyGradients` with the finiteness check read asynchronously: the same arithmetic and result, for
+   * backends that cannot download synchronously (tfjs-backend-webgpu in Node) or should not (a browser's
+   * GPU backends, where a synchronous read stalls the page).
+   */
+  async applyGradientsAsync(variableGradients: tf.NamedTensorMap | NamedTensor[]): Promise<void> {
+    const pending = this.prepareStep(variableGradients);
+    const probes = this.options.checkFinite ? stackProbes(pending.map((p) => p.probe as tf.Scalar)) : null;
+    let values: ArrayLike<number> | null = null;
+    try {
+      values = probes == null ? null : await probes.data();
+    } catch (err) {
+      this.discardStep(pending);
+      throw err;
+    } finally {
+      probes?.dispose();
+    }
+    this.commitStep(pending, values);
+  }
+
+  /** Every new value, computed before anything is assigned, so that a bad gradient changes nothing. */
+  private prepareStep(variableGradients: tf.NamedTensorMap | NamedTensor[]): PendingUpdate[] {
     const entries = gradientEntries(variableGradients);
     const names = entries.map((e) => e.name);
     if (this.bound == null) this.bound = bindBlocks(this.blockSpecs, this.options.positionScaling, names);
     this.slots.claimRestored(names);
     this.noteFrozenBlocks(this.bound, entries);
-    // Every new value is computed before anything is assigned, so that a bad gradient changes nothing.
     const pending: PendingUpdate[] = [];
     tf.tidy(() => {
       const scales = this.blockScales(this.blocks);
@@ -121,16 +156,19 @@ export abstract class BlockwiseSGD extends tf.Optimizer {
         });
       }
     });
+    return pending;
+  }
+
+  /** Assigns the new values, unless a probe (read as `probeValues`) is not finite: then nothing changes. */
+  private commitStep(pending: PendingUpdate[], probeValues: ArrayLike<number> | null): void {
     try {
-      if (this.options.checkFinite) {
-        assertFiniteProbes(
+      if (probeValues != null)
+        assertFiniteValues(
           pending.map((p) => p.entry.name),
-          pending.map((p) => p.probe as tf.Scalar),
+          probeValues,
         );
-      }
     } catch (err) {
-      tf.dispose(pending.flatMap((p) => [p.value, p.u, p.unit, p.probe].filter((t) => t != null)));
-      this.endStep(false);
+      this.discardStep(pending);
       throw err;
     }
     for (const { entry, value, u, unit } of pending) {
@@ -140,6 +178,11 @@ export abstract class BlockwiseSGD extends tf.Optimizer {
     tf.dispose(pending.flatMap((p) => [p.value, p.u, p.probe].filter((t) => t != null)));
     this.endStep(true);
     this.incrementIterations();
+  }
+
+  private discardStep(pending: PendingUpdate[]): void {
+    tf.dispose(pending.flatMap((p) => [p.value, p.u, p.unit, p.probe].filter((t) => t != null)));
+    this.endStep(false);
   }
 
   /**

@@ -101,7 +101,16 @@ export class ScaleAmendedSGD extends BlockwiseSGD {
    */
   lastScales(): BlockScale[] {
     if (this.lastSquaredNorms == null) return [];
-    const norms = this.lastSquaredNorms.dataSync();
+    return this.scalesFrom(this.lastSquaredNorms.dataSync());
+  }
+
+  /** `lastScales()` with an asynchronous download (GPU backends; webgpu in Node has no synchronous one). */
+  async readLastScales(): Promise<BlockScale[]> {
+    if (this.lastSquaredNorms == null) return [];
+    return this.scalesFrom(await this.lastSquaredNorms.data());
+  }
+
+  private scalesFrom(norms: ArrayLike<number>): BlockScale[] {
     return this.blocks.map(({ name, dims, m }, i) => {
       const { mW, mZ, degenerate } = scalarsFromSquaredNorm(dims, norms[i]);
       return { name, m, mW, mZ, degenerate, frozen: this.frozenLastStep.has(name) };
