@@ -77,10 +77,11 @@ export function tensorSource(
 ): BatchSource {
   const n = xsAll.shape[0];
   if (ysAll.shape[0] !== n) throw new RangeError(`data: xs has ${n} examples, ys has ${ysAll.shape[0]}`);
-  // labels kept on the CPU: the source holds no tensor of its own
+  // Labels kept on the CPU: the source holds no tensor of its own once they are downloaded (asynchronously:
+  // webgpu in Node has no synchronous download).
   const labelTensor = tf.tidy(() => (ysAll.rank === 2 ? tf.argMax(ysAll, 1) : tf.cast(ysAll, 'int32')));
-  const labels = Int32Array.from(labelTensor.dataSync());
-  labelTensor.dispose();
+  const labelsRead = labelTensor.data().then((values) => Int32Array.from(values));
+  labelsRead.finally(() => labelTensor.dispose()).catch(() => {}); // a failure surfaces in batches()
   const numBatches = Math.ceil(n / o.batchSize);
   const orderOf = (epoch: number): Uint32Array => {
     if (!o.shuffle) return Uint32Array.from({ length: n }, (_, i) => i);
@@ -91,6 +92,7 @@ export function tensorSource(
     numBatches,
     orderHash: (epoch) => orderHash(orderOf(epoch)).toString(16).padStart(8, '0'),
     async *batches(epoch, start) {
+      const labels = await labelsRead;
       const order = orderOf(epoch);
       for (let b = start; b < numBatches; b++) {
         const idx = order.subarray(b * o.batchSize, Math.min(n, (b + 1) * o.batchSize));

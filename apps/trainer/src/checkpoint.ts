@@ -78,13 +78,15 @@ export async function writeCheckpoint(
     await writeSynced(join(tmp, 'model.safetensors'), payload.modelBytes);
     fault?.('model');
     const prefix = payload.state.modelPrefix;
-    const tensors = payload.optimizerWeights.map(({ name: n, tensor }) => ({
-      name: stripModelPrefix(n, prefix),
-      prefixed: n.startsWith(`${prefix}/`),
-      shape: tensor.shape.slice(),
-      values: Float32Array.from(tensor.dataSync()),
-      dtype: tensor.dtype,
-    }));
+    const tensors = await Promise.all(
+      payload.optimizerWeights.map(async ({ name: n, tensor }) => ({
+        name: stripModelPrefix(n, prefix),
+        prefixed: n.startsWith(`${prefix}/`),
+        shape: tensor.shape.slice(),
+        values: Float32Array.from(await tensor.data()),
+        dtype: tensor.dtype,
+      })),
+    );
     await writeSynced(
       join(tmp, 'optimizer.safetensors'),
       encodeWeightsFile(tensors, { format: 'bmp-trainer-optimizer', version: '1' }),

@@ -3,9 +3,18 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import { initBackend } from '@bmp/backends';
 import type { BackendChoice } from './config';
+import type { ComputeDevice } from './runlog';
 import { tf } from './tf';
 
-let current: Promise<{ backend: string; reason: string }> | null = null;
+/** The backend a process computes with, as config.json records it. */
+export interface BackendSetup {
+  backend: string;
+  reason: string;
+  /** What computes: CPU, GPU or a software GPU adapter, with the adapter's description (webgpu). */
+  device: ComputeDevice;
+}
+
+let current: Promise<BackendSetup> | null = null;
 let currentChoice: BackendChoice | null = null;
 
 /** Environment variable with the native kernels' thread count (set by `compare` for its child runs). */
@@ -25,9 +34,10 @@ export function nativeThreadsFromEnv(env: NodeJS.ProcessEnv = process.env): numb
 /**
  * Initialises the backend through @bmp/backends (which registers the fast wasm/cpu training kernels, and
  * on wasm in Node the native kernels of @bmp/backends-native when they are built). 'auto' tries
- * tfjs-node-gpu, tfjs-node, wasm, cpu. Later calls with another choice switch backends.
+ * tfjs-node-gpu (when libtensorflow sees a GPU), webgpu (on a hardware adapter), tfjs-node, wasm, cpu.
+ * Later calls with another choice switch backends.
  */
-export async function setupBackend(choice: BackendChoice): Promise<{ backend: string; reason: string }> {
+export async function setupBackend(choice: BackendChoice): Promise<BackendSetup> {
   if (current && currentChoice === choice) return current;
   currentChoice = choice;
   current = (async () => {
@@ -35,7 +45,8 @@ export async function setupBackend(choice: BackendChoice): Promise<{ backend: st
     const r = await initBackend({ prefer: choice, ...(nativeThreads != null ? { nativeThreads } : {}) });
     const b = tf.findBackend('cpu') as { firstUse?: boolean } | null;
     if (b && 'firstUse' in b) b.firstUse = false; // the "use tfjs-node" banner
-    return { backend: r.backend, reason: r.reason };
+    const device: ComputeDevice = { ...r.device, ...(r.adapter != null ? { adapter: { ...r.adapter } } : {}) };
+    return { backend: r.backend, reason: r.reason, device };
   })();
   try {
     return await current;
@@ -85,4 +96,10 @@ export function versions(): Record<string, string> {
     }
   }
   return out;
+}
+
+/** What a backend set up by a library caller computes on, as far as its name tells. */
+export function callerDevice(backend: string): ComputeDevice {
+  const cpu = backend === 'cpu' || backend === 'wasm';
+  return { kind: cpu ? 'cpu' : 'unknown', label: `${backend} (set up by the caller)` };
 }

@@ -117,8 +117,18 @@ function relativeNames(model: TrainableModel): Array<[string, tf.Variable]> {
   return vars.map((v) => [v.name.startsWith(prefix) ? v.name.slice(prefix.length) : v.name, v]);
 }
 
+/**
+ * Downloads every state variable (asynchronously: webgpu in Node has no synchronous download). A backend
+ * keeps what it downloaded, so synchronous reads of these tensors afterwards (a model's own serialize)
+ * need no GPU round trip.
+ */
+async function downloadState(model: TrainableModel): Promise<void> {
+  await Promise.all(stateVariables(model).map((v) => v.data()));
+}
+
 /** FNV-1a (32-bit, hex) over the names, shapes and float bytes of every state variable, in order. */
-export function weightsHash(model: TrainableModel): string {
+export async function weightsHash(model: TrainableModel): Promise<string> {
+  await downloadState(model);
   let h = 0x811c9dc5;
   const mix = (bytes: Uint8Array) => {
     for (let i = 0; i < bytes.length; i++) {
@@ -136,7 +146,8 @@ export function weightsHash(model: TrainableModel): string {
 }
 
 /** Model state as bytes: the model's own format when it has one, else safetensors of every variable. */
-export function serializeModel(model: TrainableModel): Uint8Array {
+export async function serializeModel(model: TrainableModel): Promise<Uint8Array> {
+  await downloadState(model);
   if (model.serialize) return model.serialize();
   return encodeWeightsFile(
     relativeNames(model).map(([name, v]) => ({

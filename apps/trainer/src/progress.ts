@@ -14,6 +14,8 @@ export type ProgressEvent =
       startEpoch: number;
       numBatches: number | null;
       backend: string;
+      /** What the backend computes on, where its name does not say (a GPU, a software adapter). */
+      device?: string;
       resumed: boolean;
     }
   | {
@@ -84,7 +86,7 @@ class PlainReporter implements Reporter {
     switch (e.type) {
       case 'start':
         this.write(
-          `[${e.run}] ${e.resumed ? 'resuming at' : 'starting'} epoch ${e.startEpoch + 1}/${e.epochs}: ${e.optimizer}, lr ${e.lr}, seed ${e.seed}, backend ${e.backend}, logs in ${e.runDir}`,
+          `[${e.run}] ${e.resumed ? 'resuming at' : 'starting'} epoch ${e.startEpoch + 1}/${e.epochs}: ${e.optimizer}, lr ${e.lr}, seed ${e.seed}, backend ${e.backend}${e.device ? ` on ${e.device}` : ''}, logs in ${e.runDir}`,
         );
         break;
       case 'step': {
@@ -152,7 +154,7 @@ class TtyReporter implements Reporter {
         break;
       case 'start':
         this.multi.log(
-          `[${e.run}] ${e.resumed ? 'resuming at' : 'starting'} epoch ${e.startEpoch + 1}/${e.epochs}: ${e.optimizer}, lr ${e.lr}, seed ${e.seed}, backend ${e.backend}\n`,
+          `[${e.run}] ${e.resumed ? 'resuming at' : 'starting'} epoch ${e.startEpoch + 1}/${e.epochs}: ${e.optimizer}, lr ${e.lr}, seed ${e.seed}, backend ${e.backend}${e.device ? ` on ${e.device}` : ''}\n`,
         );
         break;
       case 'end': {

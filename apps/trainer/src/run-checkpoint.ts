@@ -17,7 +17,7 @@ export async function saveRunCheckpoint(
     await writeCheckpoint(
       inp.runDir,
       {
-        modelBytes: serializeModel(inp.model),
+        modelBytes: await serializeModel(inp.model),
         optimizerWeights,
         state: {
           epoch: at.epoch,

@@ -2,7 +2,13 @@
 import type { TrainSettings } from './config';
 import { RunDirError, UsageError } from './errors';
 import { stripModelPrefix, type TrainableModel } from './model';
-import { CONFIG_SCHEMA_VERSION, type RunConfig, readRunConfig, writeRunConfig } from './runlog';
+import {
+  CONFIG_SCHEMA_VERSION,
+  type ComputeDevice,
+  type RunConfig,
+  readRunConfig,
+  writeRunConfig,
+} from './runlog';
 import { type Replan, scheduleConfig } from './schedule';
 
 export interface NewRunInfo {
@@ -105,7 +111,7 @@ export async function recordResume(
   file: string,
   stored: RunConfig,
   s: TrainSettings,
-  entry: { from: string | null; backend: string; replan: Replan | null },
+  entry: { from: string | null; backend: string; device?: ComputeDevice; replan: Replan | null },
 ): Promise<void> {
   await writeRunConfig(file, {
     ...stored,
@@ -117,6 +123,7 @@ export async function recordResume(
         at: new Date().toISOString(),
         ...(entry.from ? { from: entry.from } : { fromStart: true }),
         backend: entry.backend,
+        ...(entry.device ? { device: entry.device } : {}),
         epochs: s.epochs,
         ...(entry.replan ? { schedule: scheduleConfig(s, entry.replan) } : {}),
       },

@@ -14,6 +14,7 @@ import { loadModelBytes, weightsHash } from './model';
 import { findResumePoint } from './resume-point';
 import { checkResumeEpochs, readStoredConfig, recordResume, writeNewRunConfig } from './run-config';
 import type { RunInputs } from './run-types';
+import type { ComputeDevice } from './runlog';
 import { type Replan, restoreSchedule, type Schedule } from './schedule';
 import { tf } from './tf';
 import { ensureWritableDir } from './writable';
@@ -45,7 +46,7 @@ async function createRun(inp: RunInputs): Promise<OpenedRun> {
       `${runDir} already holds a run (config.json); use --resume ${runDir} or another --run-name`,
     );
   }
-  const initWeightsHash = weightsHash(model);
+  const initWeightsHash = await weightsHash(model);
   await ensureWritableDir(runDir, '--log-dir');
   await writeNewRunConfig(
     configFile,
@@ -92,13 +93,18 @@ async function resumeRun(
     else opt.setLearningRate(st.learningRate);
   } else {
     // Nothing was checkpointed: the run starts again, from the same initial weights.
-    const hash = weightsHash(model);
+    const hash = await weightsHash(model);
     if (hash !== stored.initWeightsHash)
       throw new RunDirError(
         `--resume ${runDir}: no checkpoint, and the model built from the stored settings has other initial weights (hash ${hash}, stored ${stored.initWeightsHash})`,
       );
     warn(`no checkpoint in ${runDir}: training it again from the start`);
   }
-  await recordResume(configFile, stored, s, { from: checkpoint?.dir ?? null, backend: inp.backend, replan });
+  await recordResume(configFile, stored, s, {
+    from: checkpoint?.dir ?? null,
+    backend: inp.backend,
+    device: inp.meta.device as ComputeDevice | undefined,
+    replan,
+  });
   return { settings: s, checkpoint, initWeightsHash: stored.initWeightsHash, replan };
 }

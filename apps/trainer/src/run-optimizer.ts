@@ -25,7 +25,8 @@ export function makeOptimizer(
 }
 
 /** The eq. 24 scalars of the last step per block (scale-amended SGD only), names without the model prefix. */
-export function scalesOf(opt: RunOptimizer, prefix: string): BlockScaleRecord[] | undefined {
+export async function scalesOf(opt: RunOptimizer, prefix: string): Promise<BlockScaleRecord[] | undefined> {
   if (!(opt instanceof ScaleAmendedSGD)) return undefined;
-  return opt.lastScales().map(({ name, m, mW, mZ }) => ({ name: stripModelPrefix(name, prefix), m, mW, mZ }));
+  const scales = await opt.readLastScales();
+  return scales.map(({ name, m, mW, mZ }) => ({ name: stripModelPrefix(name, prefix), m, mW, mZ }));
 }

@@ -109,6 +109,7 @@ async function trainRun(inp: RunInputs): Promise<RunResult> {
     startEpoch: start.epoch,
     numBatches: inp.train.numBatches,
     backend: inp.backend,
+    device: deviceNote(inp.meta.device),
     resumed: checkpoint != null,
   });
   for (let epoch = start.epoch; epoch < s.epochs; epoch++) {
@@ -127,7 +128,7 @@ async function trainEpoch(r: ActiveRun, epoch: number, first: number): Promise<S
   const lr = opt.learningRate;
   let batchIndex = first;
   for await (const batch of inp.train.batches(epoch, first)) {
-    const step = trainStep(inp.model, opt, batch, inp.numClasses);
+    const step = await trainStep(inp.model, opt, batch, inp.numClasses);
     if (!step.ok)
       return {
         status: 'diverged',
@@ -145,7 +146,7 @@ async function trainEpoch(r: ActiveRun, epoch: number, first: number): Promise<S
         step: r.globalStep,
         loss: step.loss,
         lr,
-        scales: scalesOf(opt, inp.model.name),
+        scales: await scalesOf(opt, inp.model.name),
       });
     inp.reporter.event({
       type: 'step',
@@ -197,7 +198,7 @@ async function endEpoch(r: ActiveRun, epoch: number): Promise<Stop | null> {
     epochSeconds: acc.trainSeconds,
     wallTime: Date.now() / 1000,
     orderHash: inp.train.orderHash(epoch),
-    scales: scalesOf(opt, inp.model.name),
+    scales: await scalesOf(opt, inp.model.name),
   };
   if (r.schedule instanceof ReduceLROnPlateau) r.schedule.step(val ? val.accuracy : trainLoss);
   else r.schedule?.step();
@@ -267,4 +268,10 @@ function divergedMessage(
 export async function readEpochRecords(metricsFile: string): Promise<EpochRecord[]> {
   if (!existsSync(metricsFile)) return [];
   return (await readJsonl(metricsFile)).filter((e): e is EpochRecord => e.type === 'epoch');
+}
+
+/** The device in the start line, where the backend's name does not say it (GPUs, software adapters). */
+function deviceNote(device: unknown): string | undefined {
+  const d = device as { kind?: string; label?: string } | undefined;
+  return d?.label != null && d.kind !== 'cpu' ? d.label : undefined;
 }

@@ -17,6 +17,7 @@ import { RunDirError } from './errors';
 
 export {
   CONFIG_SCHEMA_VERSION,
+  type ComputeDevice,
   crc32c,
   type EpochRecord,
   type EventRecord,

@@ -20,7 +20,7 @@ import {
   normalizationOf,
   tensorSource,
 } from './data';
-import { environmentInfo, setupBackend, versions } from './environment';
+import { callerDevice, environmentInfo, setupBackend, versions } from './environment';
 import { asTrainable, buildModel, type TrainableModel } from './model';
 import { callbackReporter, type ProgressEvent, type Reporter } from './progress';
 import { type RunResult, runTraining } from './run';
@@ -158,14 +158,15 @@ export async function prepareRun(
   settings: TrainSettings,
   options: { model?: ModelInput; data?: UserData; skipBackendSetup?: boolean },
 ): Promise<PreparedRun> {
-  const { backend, reason } = options.skipBackendSetup
-    ? { backend: tf.getBackend(), reason: 'set up by the caller' }
+  const { backend, reason, device } = options.skipBackendSetup
+    ? { backend: tf.getBackend(), reason: 'set up by the caller', device: callerDevice(tf.getBackend()) }
     : await setupBackend(settings.backend);
   const { data, ...prepared } = options.data
     ? userDataRun(settings, options.data, options.model)
     : await settingsDataRun(settings, options.model);
   const meta: Record<string, unknown> = {
     backendReason: reason,
+    device,
     environment: environmentInfo(),
     versions: versions(),
     modelId: options.model ? 'user' : settings.model,

@@ -10,12 +10,16 @@ export type StepOutcome =
   /** The weights were not updated; `detail` is the optimizer's message when it refused the gradients. */
   | { ok: false; loss: number; detail?: string };
 
-export function trainStep(
+/**
+ * Reads with `await data()` and steps with `applyGradientsAsync`: the same bits as the synchronous calls,
+ * and the only way on webgpu in Node (no synchronous download there).
+ */
+export async function trainStep(
   model: TrainableModel,
   opt: ScaleAmendedSGD | MomentumSGD,
   { xs, ys, size }: TensorBatch,
   numClasses: number,
-): StepOutcome {
+): Promise<StepOutcome> {
   const t0 = performance.now();
   let correctT: tf.Scalar | null = null;
   const { value, grads } = tf.variableGrads(() => {
@@ -23,13 +27,15 @@ export function trainStep(
     correctT = tf.keep(correctCount(logits, ys));
     return crossEntropy(logits, ys, numClasses);
   }, [...model.trainableVariables]);
-  const loss = value.dataSync()[0];
-  const correct = (correctT as tf.Scalar | null)?.dataSync()[0] ?? 0;
-  tf.dispose([value, correctT as tf.Scalar | null].filter((t) => t != null) as tf.Tensor[]);
+  const kept = correctT as tf.Scalar | null;
+  const [lossValues, correctValues] = await Promise.all([value.data(), kept?.data()]);
+  const loss = lossValues[0];
+  const correct = correctValues?.[0] ?? 0;
+  tf.dispose([value, kept].filter((t) => t != null) as tf.Tensor[]);
   tf.dispose([xs, ys]);
   try {
     if (!Number.isFinite(loss)) return { ok: false, loss };
-    opt.applyGradients(grads);
+    await opt.applyGradientsAsync(grads);
   } catch (e) {
     const detail = (e as Error).message;
     if (/nan|finite|infinit/i.test(detail)) return { ok: false, loss: Number.NaN, detail };

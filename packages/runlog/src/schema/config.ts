@@ -35,12 +35,32 @@ export const scheduleConfigSchema = z.looseObject({
 });
 export type ScheduleConfig = z.infer<typeof scheduleConfigSchema>;
 
+/** What computed a run (from @bmp/backends' `initBackend`): a CPU, a GPU, or a software GPU adapter. */
+export const computeDeviceSchema = z.looseObject({
+  /** 'cpu' | 'gpu' | 'software-gpu' (WebGPU emulated on the CPU, e.g. llvmpipe) | 'unknown'. */
+  kind: z.string().min(1),
+  /** In words: "CPU (wasm, native avx512 kernels, 2 thread(s))", "nvidia hopper (NVIDIA H100 ...)". */
+  label: z.string(),
+  /** webgpu: the adapter as WebGPU reports it. */
+  adapter: z
+    .looseObject({
+      vendor: z.string(),
+      architecture: z.string(),
+      device: z.string(),
+      description: z.string(),
+      software: z.boolean(),
+    })
+    .optional(),
+});
+export type ComputeDevice = z.infer<typeof computeDeviceSchema>;
+
 export const resumeEntrySchema = z.looseObject({
   /** ISO 8601 time of the resume. */
   at: z.string(),
   /** Checkpoint directory resumed from. */
   from: z.string().optional(),
   backend: z.string().optional(),
+  device: computeDeviceSchema.optional(),
 });
 export type ResumeEntry = z.infer<typeof resumeEntrySchema>;
 
@@ -56,6 +76,8 @@ export const runConfigSchema = z.looseObject({
   seed: integer(),
   /** The tfjs backend the run actually used ('wasm', 'cpu', 'tensorflow', ...). */
   backend: z.string().min(1),
+  /** What the backend computed on (absent in runs written before it was recorded). */
+  device: computeDeviceSchema.optional(),
   /** Versions of everything that can change the result: node, tfjs-core, @bmp/* packages, trainer. */
   versions: z.record(z.string(), z.string()),
   model: modelConfigSchema,
