@@ -45,7 +45,10 @@ export async function setupBackend(choice: BackendChoice): Promise<BackendSetup>
     const r = await initBackend({ prefer: choice, ...(nativeThreads != null ? { nativeThreads } : {}) });
     const b = tf.findBackend('cpu') as { firstUse?: boolean } | null;
     if (b && 'firstUse' in b) b.firstUse = false; // the "use tfjs-node" banner
-    const device: ComputeDevice = { ...r.device, ...(r.adapter != null ? { adapter: { ...r.adapter } } : {}) };
+    const device: ComputeDevice = {
+      ...r.device,
+      ...(r.adapter != null ? { adapter: { ...r.adapter } } : {}),
+    };
     return { backend: r.backend, reason: r.reason, device };
   })();
   try {

@@ -3,7 +3,16 @@
  * served by the viewer's own server over a copy of the committed fixture (a real bmp-train compare).
  * Skips with a notice when no Chromium is installed, unless BMP_REQUIRE_BROWSER=1 (set by .ci/run).
  */
-import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import {
+  appendFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +46,18 @@ const RUNS = [
   'fx/sgd-lr0.1-seed1',
 ];
 const BROKEN = 'fx/sgd-lr0.1-seed1';
+const WEBGPU_RUN = 'fx/scale-amended-lr0.02-seed1';
+const LLVMPIPE_DEVICE = {
+  kind: 'software-gpu',
+  label: 'mesa software (llvmpipe: Mesa 25.0.7 (LLVM 15.0.6)) [software: WebGPU emulated on the CPU]',
+  adapter: {
+    vendor: 'mesa',
+    architecture: 'software',
+    device: 'llvmpipe',
+    description: 'llvmpipe: Mesa 25.0.7 (LLVM 15.0.6)',
+    software: true,
+  },
+};
 
 /** Epoch records of a fixture run, parsed here independently of the viewer. */
 function fixtureEpochs(logs: string, run: string): Record<string, number>[] {
@@ -91,6 +112,10 @@ describe.skipIf(!haveChromium && !required)('viewer in headless Chromium', () =>
     const metrics = join(logs, BROKEN, 'metrics.jsonl');
     brokenLine = readFileSync(metrics, 'utf8').split('\n').length;
     appendFileSync(metrics, 'this is not json\n{"type":"epoch","v":1,"epo');
+    // One run as bmp-train records a run on a WebGPU software adapter (the fixtures predate the device).
+    const webgpuConfig = join(logs, WEBGPU_RUN, 'config.json');
+    const config = JSON.parse(readFileSync(webgpuConfig, 'utf8'));
+    writeFileSync(webgpuConfig, JSON.stringify({ ...config, backend: 'webgpu', device: LLVMPIPE_DEVICE }));
     server = await startViewerServer({ logDir: logs, staticDir: webDir, port: 0 });
     browser = await chromium.launch({
       executablePath: chromiumPath,
@@ -111,6 +136,11 @@ describe.skipIf(!haveChromium && !required)('viewer in headless Chromium', () =>
     await go('#/');
     const names = await page.locator('[data-testid=run-row] td:nth-child(3)').allTextContents();
     expect(names).toEqual(RUNS);
+    const backends = await page.getByTestId('run-backend').allTextContents();
+    expect(backends[RUNS.indexOf(WEBGPU_RUN)]).toBe(
+      'webgpullvmpipe: Mesa 25.0.7 (LLVM 15.0.6) (software, emulated on the CPU)',
+    );
+    expect(backends.filter((b) => b === 'cpu')).toHaveLength(RUNS.length - 1); // no device recorded: the backend
     const problems = await textOf('problems');
     expect(problems).toContain(`${BROKEN}: metrics.jsonl line ${brokenLine}: not valid JSON`);
     expect(problems).toContain(`${BROKEN}: metrics.jsonl line ${brokenLine + 1}: incomplete last line`);

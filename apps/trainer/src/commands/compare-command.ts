@@ -1,11 +1,11 @@
 /** `bmp-train compare` (the default command): both optimizers, run for run; `--resume` continues one. */
-import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { type CompareResult, compare, compareInProcesses, formatTable, resumeCompare } from '../compare';
 import { DEFAULTS, type OptimizerId, UsageError } from '../config';
 import { EXIT } from '../errors';
 import { createReporter, defaultMode, type Reporter } from '../progress';
+import { defaultJobs, resumedBackend } from './default-jobs';
 import { interrupts, runExit } from './outcome';
 import { integer, positiveInt, positiveList, seedsOption } from './parsers';
 import { addRunOptions, explicitSettings, type Opts } from './run-options';
@@ -40,7 +40,7 @@ export function addCompareCommand(
     .option('--seeds <n|list>', 'number of seeds (3 = seeds 0,1,2) or a comma-separated list', seedsOption)
     .option(
       '--jobs <n>',
-      'runs at once, each in its own process (default: 2 on 2+ cores; 1 runs in this process)',
+      'runs at once, each in its own process (default: 2 on 2+ cores for CPU backends, 1 on a GPU: one job per GPU; 1 runs in this process)',
       positiveInt,
     )
     .option(
@@ -87,7 +87,8 @@ async function runComparison(
         throw new UsageError(
           `compare --resume: --${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} cannot change a stored comparison`,
         );
-    const jobs = (opts.jobs as number | undefined) ?? Math.min(2, availableParallelism());
+    const backend = await resumedBackend(String(opts.resume), explicit.backend);
+    const jobs = (opts.jobs as number | undefined) ?? (await defaultJobs(backend, 2));
     return resumeCompare({
       dir: String(opts.resume),
       settings: explicit,
@@ -111,7 +112,7 @@ async function runComparison(
     signal,
   };
   const runs = (seeds?.length ?? 1) * ((lrs.sgd?.length ?? 1) + (lrs['scale-amended']?.length ?? 1));
-  const jobs = (opts.jobs as number | undefined) ?? Math.min(2, availableParallelism(), runs);
+  const jobs = (opts.jobs as number | undefined) ?? (await defaultJobs(explicit.backend ?? 'auto', runs));
   return jobs > 1 ? compareInProcesses({ ...common, jobs, ...processes }) : compare(common);
 }
 

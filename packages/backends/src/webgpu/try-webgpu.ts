@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BackendLoader, Environment } from '../backend-names';
 import { tryBackend } from '../try-backend';
 import { type GpuAdapterInfo, readAdapterInfo } from './adapter';
-import { type DawnLoader, prepareNodeWebgpu } from './node-webgpu';
+import { mayHaveGpu } from './gpu-devices';
+import { type DawnLoader, defaultDawnLoader, prepareNodeWebgpu } from './node-webgpu';
 
 /**
  * Initialises tfjs-backend-webgpu. In a browser it registers itself on `navigator.gpu`; in Node it runs on
@@ -18,6 +19,13 @@ export async function tryWebgpu(
   if (environment !== 'node') {
     const error = await tryBackend('webgpu', loader);
     return error != null ? { error } : { error: null, adapter: currentAdapter() };
+  }
+  if (!allowSoftware && dawnLoader === defaultDawnLoader && !(await mayHaveGpu())) {
+    return {
+      error:
+        'no GPU device on this machine (no /dev/dri/renderD*, /dev/nvidia*, /dev/dxg), so auto does not start ' +
+        "Dawn; a software adapter is used only when asked for by name ('webgpu')",
+    };
   }
   const prepared = await prepareNodeWebgpu(dawnLoader, allowSoftware);
   if ('error' in prepared) return { error: prepared.error };

@@ -1,4 +1,4 @@
-import { epochRecords, runIdentity } from '@bmp/runlog';
+import { epochRecords, type RunConfig, runIdentity } from '@bmp/runlog';
 import { el, fmt } from '../dom';
 import { state } from '../state';
 import { emptyState, problemsPanel } from './common';
@@ -37,6 +37,7 @@ export function runsPage(root: HTMLElement): void {
         {},
         run.config ? `${run.config.model.name} / ${run.config.dataset.name}` : (run.configProblem ?? '-'),
       ),
+      backendCell(run.config),
       el('td', {}, epochs.length),
       el('td', {}, last ? `${fmt(last.testError * 100)}%` : '-'),
       el(
@@ -68,6 +69,7 @@ export function runsPage(root: HTMLElement): void {
             'optimizer',
             'seed',
             'model / data',
+            'backend / device',
             'epochs',
             'final test error',
             '',
@@ -79,4 +81,29 @@ export function runsPage(root: HTMLElement): void {
   );
   const problems = problemsPanel();
   if (problems) root.append(problems);
+}
+
+/**
+ * The backend a run computed with and on what: "webgpu" over "nvidia hopper (...)", marked when the
+ * adapter was a software one (WebGPU emulated on the CPU). Runs from before the device was recorded show
+ * the backend only.
+ */
+function backendCell(config: RunConfig | null | undefined): HTMLElement {
+  if (!config) return el('td', {}, '-');
+  const device = config.device;
+  const software = device?.kind === 'software-gpu';
+  return el(
+    'td',
+    { 'data-testid': 'run-backend', ...(device ? { title: device.label } : {}) },
+    config.backend,
+    device ? el('br') : null,
+    device ? el('span', { class: software ? 'note warn' : 'note' }, deviceText(device)) : null,
+  );
+}
+
+function deviceText(device: NonNullable<RunConfig['device']>): string {
+  if (device.kind === 'cpu') return 'CPU';
+  const a = device.adapter;
+  const name = a ? a.description || [a.vendor, a.architecture].filter(Boolean).join(' ') : device.label;
+  return device.kind === 'software-gpu' ? `${name} (software, emulated on the CPU)` : name;
 }
