@@ -186,7 +186,8 @@ describe('the real Dawn', () => {
     async () => {
       const r = await initBackend();
       const webgpu = r.tried.find((t) => t.name === 'webgpu');
-      if (r.backend !== 'webgpu') expect(webgpu?.error).toMatch(/software one|no WebGPU adapter|no GPU device on this machine/);
+      if (r.backend !== 'webgpu')
+        expect(webgpu?.error).toMatch(/software one|no WebGPU adapter|no GPU device on this machine/);
     },
   );
 });
