@@ -118,7 +118,7 @@ if [ -n "$LOADER" ]; then
   say "Vulkan loader: $LOADER"
 elif [ -s "$BUNDLE/vulkan/libvulkan.so.1" ]; then
   export LD_LIBRARY_PATH="$BUNDLE/vulkan${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-  note "MISSING: libvulkan.so.1 (the Vulkan loader, Debian/Ubuntu package libvulkan1) is not installed here; using the bundle's copy ($(cat "$BUNDLE/vulkan/SOURCE" 2>/dev/null))"
+  note "MISSING: libvulkan.so.1 (the Vulkan loader, Debian/Ubuntu package libvulkan1) is not installed here; using the bundle's copy (taken from $(cat "$BUNDLE/vulkan/SOURCE" 2>/dev/null) on the machine that built the bundle)"
 else
   note "MISSING: libvulkan.so.1 (the Vulkan loader, Debian/Ubuntu package libvulkan1): Dawn cannot reach any Vulkan driver, so the webgpu steps will fail; install libvulkan1 (or bring bench/gpu-bundle/vulkan/libvulkan.so.1)"
 fi
@@ -131,7 +131,9 @@ echo "Vulkan ICD files:${ICD:- none}" >"$OUT/vulkan-icd.txt"
 for f in $ICD; do [ -f "$f" ] && { echo "== $f"; cat "$f"; } >>"$OUT/vulkan-icd.txt"; done
 if echo "$ICD" | grep -qi nvidia; then
   say "NVIDIA Vulkan ICD: $(echo "$ICD" | tr ' ' '\n' | grep -i nvidia | head -1)"
-elif [ -z "${VK_ICD_FILENAMES:-}${VK_DRIVER_FILES:-}" ]; then
+elif [ -n "${VK_ICD_FILENAMES:-}${VK_DRIVER_FILES:-}" ]; then
+  note "MISSING: NVIDIA's Vulkan ICD: VK_ICD_FILENAMES/VK_DRIVER_FILES (${VK_ICD_FILENAMES:-}${VK_DRIVER_FILES:+ $VK_DRIVER_FILES}) name no NVIDIA ICD file, and the Vulkan loader then reads only those"
+else
   GLX=$(find_lib libGLX_nvidia.so.0)
   if [ -n "$GLX" ]; then
     printf '{ "file_format_version": "1.0.0", "ICD": { "library_path": "%s", "api_version": "1.3.0" } }\n' "$GLX" >"$OUT/nvidia_icd.json"
@@ -149,17 +151,22 @@ fi
 
 # --- Node and the programs: the bundle, else the working tree -------------------------------------------
 if [ -f "$BUNDLE/manifest.json" ]; then
-  RUNTIME=${TMPDIR:-/tmp}/bmp-gpu-check-runtime
+  # Unpacked outside the bundle (which stays as built, small enough to travel): Node, and a copy of app/
+  # with dawn.node, next to a link to the data.
+  RUNTIME=${TMPDIR:-/tmp}/bmp-gpu-check-$(cksum <"$BUNDLE/manifest.json" | cut -d' ' -f1)
   mkdir -p "$RUNTIME"
   NODE="$RUNTIME/node"
   if [ ! -x "$NODE" ]; then
+    say "unpacking Node and dawn.node into $RUNTIME"
     unxz_to "$BUNDLE/node/node.xz" "$NODE" && chmod +x "$NODE" || note "could not unpack $BUNDLE/node/node.xz (no xz, no python3?)"
   fi
-  DAWN_DIR="$BUNDLE/app/node_modules/webgpu/dist/linux-x64"
+  APP="$RUNTIME/app"
+  DAWN_DIR="$APP/node_modules/webgpu/dist/linux-x64"
   if [ ! -f "$DAWN_DIR/dawn.node" ]; then
-    unxz_to "$DAWN_DIR/dawn.node.xz" "$DAWN_DIR/dawn.node" || note "could not unpack dawn.node.xz"
+    rm -rf "$APP" && cp -r "$BUNDLE/app" "$APP" && ln -sfn "$BUNDLE/data" "$RUNTIME/data"
+    unxz_to "$DAWN_DIR/dawn.node.xz" "$DAWN_DIR/dawn.node" && rm -f "$DAWN_DIR/dawn.node.xz" ||
+      note "could not unpack dawn.node.xz"
   fi
-  APP="$BUNDLE/app"
   BENCH=("$NODE" "$APP/bench.mjs")
   TRAINER=("$NODE" "$APP/bmp-train.mjs")
   ADAPTERS=("$NODE" "$APP/dawn-adapters.mjs" "$APP/node_modules/webgpu/index.js")
@@ -225,6 +232,14 @@ if [ "$WEBGPU_OK" = yes ]; then
   step compare 120 "${TRAINER[@]}" compare --backend webgpu "${COMPARE[@]}" --epochs 1 --jobs 1 --log-every-steps 1 --log-dir "$OUT/runs" --run-name compare-webgpu
 else
   note "SKIPPED the webgpu benchmark and compare: no usable WebGPU adapter"
+  # PyTorch on CUDA alone still says what the GPU does with this network.
+  if [ "${TORCH_FLAGS[0]}" = --python ] && "$PYTHON" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' >/dev/null 2>&1; then
+    REF="$ROOT/bench/torch_train_reference.py"
+    [ -n "${APP:-}" ] && [ -f "$APP/torch_train_reference.py" ] && REF="$APP/torch_train_reference.py"
+    for w in 0.25 1; do
+      step torch-cuda-w$w 90 "$PYTHON" "$REF" --device cuda --depth 13 --width $w --batch 128 --steps 10 --warmup 3
+    done
+  fi
 fi
 
 # --- summary ------------------------------------------------------------------------------------------------
