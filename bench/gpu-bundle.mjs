@@ -139,7 +139,9 @@ for (const f of readdirSync(join(wasmDir, 'dist')).filter((f) => f.endsWith('.wa
 copyFileSync(join(ROOT, 'bench', 'torch_train_reference.py'), join(OUT, 'app', 'torch_train_reference.py'));
 copyFileSync(join(ROOT, 'bench', 'lib', 'dawn-adapters.mjs'), join(OUT, 'app', 'dawn-adapters.mjs'));
 // @bmp/datasets finds its subset at ../data/fashion-mnist-subset/ from the module's file.
-cpSync(join(subsetDir, 'fashion-mnist-subset'), join(OUT, 'data', 'fashion-mnist-subset'), { recursive: true });
+cpSync(join(subsetDir, 'fashion-mnist-subset'), join(OUT, 'data', 'fashion-mnist-subset'), {
+  recursive: true,
+});
 
 // --- 2. Dawn (the webgpu package), linux-x64 only; dawn.node compressed --------------------------------
 const dawnOut = join(OUT, 'app', 'node_modules', 'webgpu');
@@ -223,7 +225,8 @@ const manifest = {
       : null,
   },
   left_out: {
-    '@bmp/backends-native': 'built with -march=native: could SIGILL on another CPU (wasm uses its own kernels)',
+    '@bmp/backends-native':
+      'built with -march=native: could SIGILL on another CPU (wasm uses its own kernels)',
     '@tensorflow/tfjs-node, -node-gpu': 'libtensorflow is not installed here',
   },
   totalBytes,
