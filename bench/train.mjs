@@ -149,9 +149,8 @@ async function kernelBreakdown(fn) {
 
 async function benchBmp({ depth, width, batch, steps, warmup, profile, read }) {
   const model = paperVgg({ depth, widthMultiplier: width, numClasses: CLASSES, inputShape: INPUT, seed: 1 });
-  // checkFinite reads a probe with dataSync() inside applyGradients, which webgpu in Node cannot do: off
-  // where the backend is read asynchronously (recorded as `checkFinite` in the JSON).
-  const opt = new MomentumSGD({ ...OPTIMIZER_OPTIONS, blocks: model.blocks, checkFinite: read !== 'async' });
+  // On webgpu the step is applyGradientsAsync: the same check of the gradients, downloaded asynchronously.
+  const opt = new MomentumSGD({ ...OPTIMIZER_OPTIONS, blocks: model.blocks });
   const x = tf.randomNormal([batch, ...INPUT], 0, 1, 'float32', 3);
   const labels = tf.tidy(() =>
     tf.cast(tf.oneHot(tf.randomUniform([batch], 0, CLASSES, 'int32', 4), CLASSES), 'float32'),
@@ -365,7 +364,7 @@ export async function run(values) {
         device: init.device ?? null,
         adapter: init.adapter ?? null,
         read,
-        checkFinite: read !== 'async',
+        checkFinite: true,
         ...(init.threadsNote ? { threadsNote: init.threadsNote } : {}),
         native: init.native ?? null,
         ...(init.nativeNote ? { nativeNote: init.nativeNote } : {}),

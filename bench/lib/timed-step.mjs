@@ -5,7 +5,8 @@ import { tf } from './tf.mjs';
  * after a read of `probe` (a small variable) forces the step to finish. Losses are collected in `losses`.
  *
  * `read: 'sync'` (default) reads with `dataSync()` and returns a function giving the step's milliseconds;
- * `read: 'async'` reads with `await data()` and returns an async function. GPU backends need the latter
+ * `read: 'async'` reads with `await data()`, steps with `applyGradientsAsync` (the same step, its finiteness
+ * check downloaded asynchronously) and returns an async function. GPU backends need the latter
  * in Node: webgpu's `dataSync()` throws there (it wants an OffscreenCanvas), only `data()` works.
  */
 export function timedStep({ loss, variables, optimizer, probe, losses, read = 'sync' }) {
@@ -13,7 +14,7 @@ export function timedStep({ loss, variables, optimizer, probe, losses, read = 's
     return async () => {
       const t0 = performance.now();
       const { value, grads } = tf.variableGrads(loss, variables);
-      optimizer.applyGradients(grads);
+      await optimizer.applyGradientsAsync(grads);
       await probe.data();
       const ms = performance.now() - t0;
       losses.push((await value.data())[0]);
