@@ -48,6 +48,7 @@ export {
   operatorToMatrixAsync,
   type SymmetricOperator,
 } from './operator';
+export { type ProductSteps, runProducts, runProductsAsync } from './products';
 export {
   densityOnGrid,
   lanczosQuadrature,
