@@ -3,7 +3,7 @@
  * Marchenko-Pastur comparison of a dense block, and eq. (24)'s m_{b,W}, m_{b,z} against trace/dim.
  */
 import { type ChainBlock, localHessianOperator } from '@bmp/backmatching';
-import { blockScalars } from '@bmp/hessian';
+import { blockDims as hessianBlockDims, scalarsFromSquaredNorm, squaredFrobeniusNorm } from '@bmp/hessian';
 import type { BlockAnalysis, Spectrum } from '@bmp/runlog/node';
 import { marchenkoPasturSpectrum } from './analyze-marchenko-pastur';
 import { type SpectrumSettings, spectrumOf } from './analyze-spectra';
@@ -19,26 +19,37 @@ export interface BlockInput {
   positionScaling: boolean;
 }
 
-export function analyzeBlock(
+export async function analyzeBlock(
   b: BlockInput,
   o: SpectrumSettings,
-): { analysis: BlockAnalysis; summary: string } {
+): Promise<{ analysis: BlockAnalysis; summary: string }> {
   const { block } = b;
   const m = b.z.shape[0];
   const objective = b.top ? { top: b.top } : undefined;
-  const [z, W] = (['z', 'W'] as const).map((wrt) =>
+  const spectrumWrt = (wrt: 'z' | 'W') =>
     spectrumOf(
       wrt === 'z' ? 'Hz' : 'HW',
       localHessianOperator({ block, z: b.z, objective, wrt, form: 'gauss-newton' }),
       o,
-    ),
-  );
+    );
+  // one after the other: the operators' leak checks count every live tensor
+  const z = await spectrumWrt('z');
+  const W = await spectrumWrt('W');
   const spectra: Spectrum[] = [z.spectrum, W.spectrum];
   if (block.kind === 'dense' && block.ops[0]?.op === 'dense' && block.weights[0].shape[0] <= o.maxDenseDim)
-    spectra.push(marchenkoPasturSpectrum(block, b.z));
+    spectra.push(await marchenkoPasturSpectrum(block, b.z));
   let eq24: BlockAnalysis['eq24'];
   if (block.descriptor) {
-    const sc = blockScalars(block.descriptor, { positionScaling: b.positionScaling });
+    // blockScalars of @bmp/hessian, with ||W||_F^2 read back asynchronously (WebGPU)
+    const norm = squaredFrobeniusNorm(block.descriptor.weight);
+    let squaredNorm: number;
+    try {
+      [squaredNorm] = await norm.data();
+    } finally {
+      norm.dispose();
+    }
+    const dims = hessianBlockDims(block.descriptor, { positionScaling: b.positionScaling });
+    const sc = scalarsFromSquaredNorm(dims, squaredNorm);
     // Same normalisation as compareWithScalars: trace(H_W)/dim, and m * trace(H_z)/dim (per-sample H_z).
     const exactW = W.trace / W.spectrum.dimension;
     const exactZ = (m * z.trace) / z.spectrum.dimension;

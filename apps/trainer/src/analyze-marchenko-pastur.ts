@@ -11,16 +11,20 @@ import { ksDistance, marchenkoPastur, marchenkoPasturForBatchNorm } from '@bmp/s
 import { denseSpectrum } from './analyze-spectra';
 import { tf } from './tf';
 
-export function marchenkoPasturSpectrum(block: ChainBlock, z: tf.Tensor): Spectrum {
-  const kernel = block.weights[0].dataSync();
+export async function marchenkoPasturSpectrum(block: ChainBlock, z: tf.Tensor): Promise<Spectrum> {
+  const kernel = await block.weights[0].data();
   const [nIn, nOut] = block.weights[0].shape as [number, number];
   let H: Float64Array;
   if (block.batchNorm) {
     const bn = block.ops.find((o) => o.op === 'batchNorm') as { epsilon?: number } | undefined;
     const m = z.shape[0];
     const zz = tf.reshape(z, [m, nIn]);
-    const batch = zz.dataSync();
-    zz.dispose();
+    let batch: tf.TypedArray;
+    try {
+      batch = await zz.data();
+    } finally {
+      zz.dispose();
+    }
     H = denseBnHzPerSample(kernel, batch, m, nIn, nOut, bn?.epsilon ?? 0).data;
   } else H = denseHzPerSample(kernel, nIn, nOut).data;
   const d = denseSpectrum(block.batchNorm ? 'Hz-weight-layer-eq17' : 'Hz-weight-layer-eq8', nIn, H, false);

@@ -1,14 +1,15 @@
 /**
  * Spectra of the local Hessians for analyze: every eigenvalue of a small operator (made explicit), the
  * extreme Ritz values of a large one (Lanczos), with condition numbers under an explicit rank tolerance.
+ * Products are read back asynchronously (`applyAsync`) on every backend: WebGPU cannot read synchronously
+ * in Node, and the async forms give the sync forms' numbers on the others.
  */
-import { type LocalHessianOperator, operatorTrace } from '@bmp/backmatching';
+import { type LocalHessianOperator, operatorTraceAsync } from '@bmp/backmatching';
 import type { Spectrum } from '@bmp/runlog/node';
 import {
   conditionFromEigenvalues,
-  countingOperator,
-  lanczos,
-  operatorToMatrix,
+  lanczosAsync,
+  operatorToMatrixAsync,
   symmetricEigenvalues,
 } from '@bmp/spectra';
 
@@ -75,15 +76,14 @@ export function denseSpectrum(
 }
 
 /** Extreme eigenvalues by Lanczos; the condition number over the Ritz values found (see the notes). */
-function lanczosSpectrum(
+async function lanczosSpectrum(
   matrix: string,
   op: LocalHessianOperator,
   k: number,
   maxSteps: number,
   seed: number,
-): Spectrum {
-  const counted = countingOperator(op);
-  const r = lanczos(counted, { k, which: 'both', tol: 1e-5, maxSteps, seed });
+): Promise<Spectrum> {
+  const r = await lanczosAsync(op, { k, which: 'both', tol: 1e-5, maxSteps, seed });
   const values = r.values;
   const top = Math.max(...Array.from(values, Math.abs));
   const rankTolerance = op.dim * EPS32 * top;
@@ -106,7 +106,7 @@ function lanczosSpectrum(
       count: values.length,
       method: 'lanczos',
       eigenvalues: Array.from(values),
-      matVecs: counted.count,
+      matVecs: r.matvecs,
       residuals: Array.from(r.residuals),
       converged: r.converged,
       steps: r.steps,
@@ -127,18 +127,18 @@ function lanczosSpectrum(
   };
 }
 
-export function spectrumOf(
+export async function spectrumOf(
   matrix: string,
   op: LocalHessianOperator,
   o: SpectrumSettings,
-): { spectrum: Spectrum; trace: number; traceMethod: 'exact' | 'hutchinson'; probes?: number } {
+): Promise<{ spectrum: Spectrum; trace: number; traceMethod: 'exact' | 'hutchinson'; probes?: number }> {
   if (op.dim <= o.maxDenseDim) {
-    const m = operatorToMatrix(op);
+    const m = await operatorToMatrixAsync(op);
     const d = denseSpectrum(matrix, m.dim, m.data, true);
     return { spectrum: d.spectrum, trace: d.trace, traceMethod: 'exact' };
   }
-  const spectrum = lanczosSpectrum(matrix, op, o.lanczosK, o.lanczosSteps, o.seed);
-  const t = operatorTrace(op, { exactMaxDim: 0, probes: o.traceProbes, seed: o.seed });
+  const spectrum = await lanczosSpectrum(matrix, op, o.lanczosK, o.lanczosSteps, o.seed);
+  const t = await operatorTraceAsync(op, { exactMaxDim: 0, probes: o.traceProbes, seed: o.seed });
   return {
     spectrum: { ...spectrum, trace: { value: t.trace, method: t.method, standardError: t.standardError } },
     trace: t.trace,

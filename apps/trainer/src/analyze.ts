@@ -8,6 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
+import { initBackend } from '@bmp/backends';
 import { forwardChain, runPaperClaims, softmaxCrossEntropy } from '@bmp/backmatching';
 import {
   ANALYSIS_SCHEMA_VERSION,
@@ -94,11 +95,21 @@ export async function analyze(options: AnalyzeOptions): Promise<{ report: Analys
   const blocks = await analyzeBlocks(run, options, o, batchSize, backend, runDir);
   const leaked = tf.memory().numTensors - before;
   let claims: ClaimCheck[] = [];
+  // The claims' checks (fixed small sizes, independent of the run) read tensors synchronously, which
+  // WebGPU cannot do in Node: there they run on the cpu backend, and the report says so. The analysis
+  // above reads every product back asynchronously, on every backend.
+  const claimsBackend = backend === 'webgpu' ? 'cpu' : backend;
   if (options.claims ?? true) {
-    const checks = await runPaperClaims({
-      onProgress: (name, i, n) => options.onProgress?.({ type: 'claims', text: `${i + 1}/${n} ${name}` }),
-    });
-    claims = checks.map((c) => ({ ...c }));
+    const analysisBackend = tf.getBackend();
+    if (claimsBackend !== backend) await initBackend({ prefer: 'cpu' });
+    try {
+      const checks = await runPaperClaims({
+        onProgress: (name, i, n) => options.onProgress?.({ type: 'claims', text: `${i + 1}/${n} ${name}` }),
+      });
+      claims = checks.map((c) => ({ ...c }));
+    } finally {
+      if (tf.getBackend() !== analysisBackend) await tf.setBackend(analysisBackend);
+    }
   }
   const { config, settings, checkpoint, checkpointDir } = run;
   const report: AnalysisReport = {
@@ -132,7 +143,14 @@ export async function analyze(options: AnalyzeOptions): Promise<{ report: Analys
     },
     blocks,
     claims,
-    ...((options.claims ?? true) ? {} : { claimsNote: 'skipped (--no-claims)' }),
+    ...((options.claims ?? true)
+      ? claimsBackend !== backend
+        ? {
+            claimsBackend,
+            claimsNote: `on the ${claimsBackend} backend: the checks read tensors synchronously, which ${backend} cannot in Node`,
+          }
+        : {}
+      : { claimsNote: 'skipped (--no-claims)' }),
     ...(leaked !== 0 ? { tensorLeak: leaked } : {}),
   };
   await writeJsonAtomic(out, report, { schema: analysisReportSchema });
@@ -167,13 +185,13 @@ async function analyzeBlocks(
     });
     const zs = forwardChain(chain, x);
     tensors.push(...zs);
-    checkChain(() => network.apply(x, { training: true }), zs[zs.length - 1], backend);
+    await checkChain(() => network.apply(x, { training: true }), zs[zs.length - 1], backend);
     const top = (logits: tf.Tensor) => softmaxCrossEntropy(labels, logits);
     const out: BlockAnalysis[] = [];
     for (const [k, b] of chosen.entries()) {
       const t0 = Date.now();
       const isTop = b === blocks.length - 1;
-      const { analysis, summary } = analyzeBlock(
+      const { analysis, summary } = await analyzeBlock(
         {
           name: names[b],
           block: blocks[b],
@@ -206,12 +224,23 @@ async function analyzeBlocks(
  * own (training-mode BN) before trusting any Hessian built on it. It caught a wasm bug (oneHot ignoring
  * its dtype zeroed maxPool2x2, fixed in @bmp/backmatching) and guards against others.
  */
-function checkChain(modelLogits: () => tf.Tensor, chainLogits: tf.Tensor, backend: string): void {
-  const gap = tf.tidy(() => {
+async function checkChain(
+  modelLogits: () => tf.Tensor,
+  chainLogits: tf.Tensor,
+  backend: string,
+): Promise<void> {
+  const maxima = tf.tidy(() => {
     const logits = modelLogits();
-    const scale = tf.max(tf.abs(logits)).dataSync()[0];
-    return tf.max(tf.abs(tf.sub(logits, chainLogits))).dataSync()[0] / Math.max(scale, 1e-12);
+    return tf.stack([tf.max(tf.abs(logits)), tf.max(tf.abs(tf.sub(logits, chainLogits)))]);
   });
+  let scale: number;
+  let diff: number;
+  try {
+    [scale, diff] = await maxima.data();
+  } finally {
+    maxima.dispose();
+  }
+  const gap = diff / Math.max(scale, 1e-12);
   if (!(gap < 1e-3))
     throw new AnalyzeError(
       `the block chain's forward pass disagrees with the model on the ${backend} backend (max relative logit difference ${gap}); try --backend cpu`,

@@ -62,7 +62,8 @@ export {
   type LocalHessianOperator,
   type LocalHessianSpec,
   localHessianMatrix,
+  localHessianMatrixAsync,
   localHessianOperator,
 } from './hessians/local-hessian';
-export { operatorTrace, type TraceEstimate, type TraceOptions } from './hessians/trace';
+export { operatorTrace, operatorTraceAsync, type TraceEstimate, type TraceOptions } from './hessians/trace';
 export { tfOperator } from './spectra/operator';

@@ -1,4 +1,5 @@
-import type { SymmetricOperator } from './operator';
+import type { AsyncSymmetricOperator, SymmetricOperator } from './operator';
+import { type ProductSteps, runProducts, runProductsAsync } from './products';
 import { mulberry32, rademacherVector } from './random';
 
 export interface HutchinsonOptions {
@@ -22,15 +23,27 @@ export interface HutchinsonEstimate {
  * trace/dimension of a large local Hessian with eq. 24's scalars without forming it.
  */
 export function hutchinsonTrace(op: SymmetricOperator, options: HutchinsonOptions = {}): HutchinsonEstimate {
+  return runProducts(hutchinsonSteps(op.dim, options), (v) => op.apply(v));
+}
+
+/** `hutchinsonTrace` for an asynchronous operator: the same probes and estimate, products awaited one by one. */
+export function hutchinsonTraceAsync(
+  op: AsyncSymmetricOperator,
+  options: HutchinsonOptions = {},
+): Promise<HutchinsonEstimate> {
+  return runProductsAsync(hutchinsonSteps(op.dim, options), (v) => op.applyAsync(v));
+}
+
+function* hutchinsonSteps(dim: number, options: HutchinsonOptions): ProductSteps<HutchinsonEstimate> {
   const probes = options.probes ?? 32;
   if (!(probes >= 1)) throw new Error(`hutchinsonTrace: probes must be >= 1, got ${probes}`);
   const rand = mulberry32(options.seed ?? 0);
   const samples = new Float64Array(probes);
   for (let p = 0; p < probes; p++) {
-    const v = rademacherVector(op.dim, rand);
-    const av = op.apply(v);
+    const v = rademacherVector(dim, rand);
+    const av = yield v;
     let s = 0;
-    for (let i = 0; i < op.dim; i++) s += v[i] * av[i];
+    for (let i = 0; i < dim; i++) s += v[i] * av[i];
     samples[p] = s;
   }
   let mean = 0;

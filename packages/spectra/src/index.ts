@@ -13,7 +13,12 @@ export { type DenseSymmetricInput, type SymmetrizeOptions, symmetricData } from 
 export { type SymmetricEigen, symmetricEigen } from './eigendecomposition';
 export { symmetricEigenvalues, type TridiagonalizeOptions, tridiagonalize } from './eigenvalues';
 export { gram } from './gram';
-export { type HutchinsonEstimate, type HutchinsonOptions, hutchinsonTrace } from './hutchinson';
+export {
+  type HutchinsonEstimate,
+  type HutchinsonOptions,
+  hutchinsonTrace,
+  hutchinsonTraceAsync,
+} from './hutchinson';
 export { type KsOptions, type KsResult, ksDistance, type LawWithAtom } from './kolmogorov-smirnov';
 export {
   type LanczosOptions,
@@ -21,7 +26,9 @@ export {
   type LanczosRun,
   type LanczosRunOptions,
   lanczos,
+  lanczosAsync,
   lanczosRun,
+  lanczosRunAsync,
 } from './lanczos';
 export {
   type MarchenkoPasturLaw,
@@ -31,21 +38,27 @@ export {
   marchenkoPasturForDense,
 } from './marchenko-pastur';
 export {
+  type AsyncSymmetricOperator,
+  asyncOperator,
   type CountingOperator,
   countingOperator,
   denseOperator,
   type ExplicitMatrix,
   operatorToMatrix,
+  operatorToMatrixAsync,
   type SymmetricOperator,
 } from './operator';
+export { type ProductSteps, runProducts, runProductsAsync } from './products';
 export {
   densityOnGrid,
   lanczosQuadrature,
+  lanczosQuadratureAsync,
   type Quadrature,
   type SlqOptions,
   type SpectralDensityEstimate,
   slqTrace,
   stochasticLanczosQuadrature,
+  stochasticLanczosQuadratureAsync,
 } from './quadrature';
 export {
   gaussian,

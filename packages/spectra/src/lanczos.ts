@@ -1,4 +1,5 @@
-import type { SymmetricOperator } from './operator';
+import type { AsyncSymmetricOperator, SymmetricOperator } from './operator';
+import { type ProductSteps, runProducts, runProductsAsync } from './products';
 import { gaussianVector, mulberry32 } from './random';
 import { tridiagonalEigen } from './tridiagonal';
 
@@ -60,7 +61,26 @@ export function lanczosRun(
   maxSteps: number,
   options: LanczosRunOptions = {},
 ): LanczosRun {
-  const n = op.dim;
+  return runProducts(lanczosRunSteps(op.dim, start, maxSteps, options), (v) => op.apply(v));
+}
+
+/** `lanczosRun` for an asynchronous operator: the same steps, each product awaited before the next. */
+export function lanczosRunAsync(
+  op: AsyncSymmetricOperator,
+  start: Float64Array,
+  maxSteps: number,
+  options: LanczosRunOptions = {},
+): Promise<LanczosRun> {
+  return runProductsAsync(lanczosRunSteps(op.dim, start, maxSteps, options), (v) => op.applyAsync(v));
+}
+
+/** The Lanczos process on an operator of dimension n, asking for one product per step. */
+export function* lanczosRunSteps(
+  n: number,
+  start: Float64Array,
+  maxSteps: number,
+  options: LanczosRunOptions = {},
+): ProductSteps<LanczosRun> {
   if (start.length !== n) throw new Error(`lanczos: start vector has ${start.length} entries, dim ${n}`);
   const m = Math.min(maxSteps, n);
   const alpha = new Float64Array(m);
@@ -75,7 +95,7 @@ export function lanczosRun(
   let steps = 0;
   for (let j = 0; j < m; j++) {
     basis.push(q);
-    const aq = op.apply(q);
+    const aq = yield q;
     matvecs++;
     if (aq.length !== n) throw new Error(`lanczos: operator returned ${aq.length} entries, dim ${n}`);
     const w = Float64Array.from(aq);
@@ -173,7 +193,21 @@ function wantedIndices(m: number, k: number, which: 'largest' | 'smallest' | 'bo
  * exhausted (restart). Use `symmetricEigenvalues` for full spectra of small matrices.
  */
 export function lanczos(op: SymmetricOperator, options: LanczosOptions = {}): LanczosResult {
-  const n = op.dim;
+  return runProducts(lanczosSteps(op.dim, options), (v) => op.apply(v));
+}
+
+/**
+ * `lanczos` for an asynchronous operator (a tfjs product read back with `await tensor.data()`, as WebGPU
+ * needs): the same algorithm and result for the same products, one product awaited at a time.
+ */
+export function lanczosAsync(
+  op: AsyncSymmetricOperator,
+  options: LanczosOptions = {},
+): Promise<LanczosResult> {
+  return runProductsAsync(lanczosSteps(op.dim, options), (v) => op.applyAsync(v));
+}
+
+function* lanczosSteps(n: number, options: LanczosOptions): ProductSteps<LanczosResult> {
   const k = options.k ?? 6;
   const which = options.which ?? 'largest';
   const tol = options.tol ?? 1e-8;
@@ -194,7 +228,7 @@ export function lanczos(op: SymmetricOperator, options: LanczosOptions = {}): La
     const top = Math.max(Math.abs(values[0]), Math.abs(values[m - 1]));
     return wantedIndices(m, k, which).every((i) => Math.abs(bm * rows[0][i]) <= tol * top);
   };
-  const run = lanczosRun(op, start, maxSteps, { restart: rand, stop: check });
+  const run = yield* lanczosRunSteps(n, start, maxSteps, { restart: rand, stop: check });
   const m = run.steps;
   const rowsWanted = options.vectors ? Array.from({ length: m }, (_, i) => i) : [m - 1];
   const eig = tridiagonalEigen(run.alpha, run.beta.subarray(0, m - 1), rowsWanted);

@@ -1,3 +1,5 @@
+import { type ProductSteps, runProducts, runProductsAsync } from './products';
+
 /**
  * A symmetric linear operator on R^dim known only through its matrix-vector product. Lanczos,
  * stochastic Lanczos quadrature and Hutchinson take these, so a local Hessian of any size can be
@@ -13,6 +15,25 @@ export interface SymmetricOperator {
   readonly label?: string;
 }
 
+/**
+ * A symmetric operator whose product is asynchronous: a tfjs product on a GPU backend, read back with
+ * `await tensor.data()` (WebGPU in Node cannot read synchronously; in a browser a synchronous read stalls
+ * the page). The `...Async` algorithms (`lanczosAsync`, `hutchinsonTraceAsync`, `operatorToMatrixAsync`,
+ * ...) take these, one product at a time, and give the same results as their synchronous forms.
+ * `@bmp/backmatching`'s tfjs operators implement both `apply` and `applyAsync`.
+ */
+export interface AsyncSymmetricOperator {
+  readonly dim: number;
+  /** A v. Must not modify `v`; may resolve to a fresh array or one it owns until the next call. */
+  applyAsync(v: Float64Array): Promise<Float64Array>;
+  readonly label?: string;
+}
+
+/** A synchronous operator seen as an asynchronous one (its products wrapped in resolved promises). */
+export function asyncOperator(op: SymmetricOperator): AsyncSymmetricOperator {
+  return { dim: op.dim, label: op.label, applyAsync: async (v) => op.apply(v) };
+}
+
 /** A dense symmetric matrix, row-major (`dim * dim` entries): an operator made explicit, or a closed form. */
 export interface ExplicitMatrix {
   dim: number;
@@ -21,13 +42,21 @@ export interface ExplicitMatrix {
 
 /** The explicit matrix of an operator, one product per column (dim products; for small operators). */
 export function operatorToMatrix(op: SymmetricOperator): ExplicitMatrix {
-  const n = op.dim;
+  return runProducts(matrixSteps(op.dim), (v) => op.apply(v));
+}
+
+/** `operatorToMatrix` for an asynchronous operator: the same columns, one awaited product at a time. */
+export function operatorToMatrixAsync(op: AsyncSymmetricOperator): Promise<ExplicitMatrix> {
+  return runProductsAsync(matrixSteps(op.dim), (v) => op.applyAsync(v));
+}
+
+function* matrixSteps(n: number): ProductSteps<ExplicitMatrix> {
   const data = new Float64Array(n * n);
   const e = new Float64Array(n);
   for (let j = 0; j < n; j++) {
     e.fill(0);
     e[j] = 1;
-    const col = op.apply(e);
+    const col = yield e;
     for (let i = 0; i < n; i++) data[i * n + j] = col[i];
   }
   return { dim: n, data };

@@ -1,5 +1,6 @@
-import { lanczosRun } from './lanczos';
-import type { SymmetricOperator } from './operator';
+import { lanczosRunSteps } from './lanczos';
+import type { AsyncSymmetricOperator, SymmetricOperator } from './operator';
+import { type ProductSteps, runProducts, runProductsAsync } from './products';
 import { mulberry32, rademacherVector } from './random';
 import { tridiagonalEigen } from './tridiagonal';
 
@@ -16,8 +17,21 @@ export interface Quadrature {
 }
 
 export function lanczosQuadrature(op: SymmetricOperator, v: Float64Array, steps: number): Quadrature {
+  return runProducts(quadratureSteps(op.dim, v, steps), (x) => op.apply(x));
+}
+
+/** `lanczosQuadrature` for an asynchronous operator (products awaited one at a time). */
+export function lanczosQuadratureAsync(
+  op: AsyncSymmetricOperator,
+  v: Float64Array,
+  steps: number,
+): Promise<Quadrature> {
+  return runProductsAsync(quadratureSteps(op.dim, v, steps), (x) => op.applyAsync(x));
+}
+
+function* quadratureSteps(n: number, v: Float64Array, steps: number): ProductSteps<Quadrature> {
   // No restart: a breakdown means the Krylov space is invariant and the rule is already exact.
-  const run = lanczosRun(op, v, steps);
+  const run = yield* lanczosRunSteps(n, v, steps);
   const m = run.steps;
   const { values, rows } = tridiagonalEigen(run.alpha, run.beta.subarray(0, m - 1), [0]);
   return { nodes: values, weights: Float64Array.from(rows[0], (x) => x * x), matvecs: run.matvecs };
@@ -56,8 +70,20 @@ export function stochasticLanczosQuadrature(
   op: SymmetricOperator,
   options: SlqOptions = {},
 ): SpectralDensityEstimate {
+  return runProducts(slqSteps(op.dim, options), (v) => op.apply(v));
+}
+
+/** `stochasticLanczosQuadrature` for an asynchronous operator (products awaited one at a time). */
+export function stochasticLanczosQuadratureAsync(
+  op: AsyncSymmetricOperator,
+  options: SlqOptions = {},
+): Promise<SpectralDensityEstimate> {
+  return runProductsAsync(slqSteps(op.dim, options), (v) => op.applyAsync(v));
+}
+
+function* slqSteps(dim: number, options: SlqOptions): ProductSteps<SpectralDensityEstimate> {
   const probes = options.probes ?? 16;
-  const steps = Math.min(options.steps ?? 30, op.dim);
+  const steps = Math.min(options.steps ?? 30, dim);
   if (!(probes >= 1) || !(steps >= 1))
     throw new Error('stochasticLanczosQuadrature: probes and steps must be >= 1');
   const rand = mulberry32(options.seed ?? 0);
@@ -65,7 +91,7 @@ export function stochasticLanczosQuadrature(
   const weights: number[] = [];
   let matvecs = 0;
   for (let p = 0; p < probes; p++) {
-    const q = lanczosQuadrature(op, rademacherVector(op.dim, rand), steps);
+    const q = yield* quadratureSteps(dim, rademacherVector(dim, rand), steps);
     matvecs += q.matvecs;
     for (let k = 0; k < q.nodes.length; k++) {
       nodes.push(q.nodes[k]);
@@ -73,7 +99,7 @@ export function stochasticLanczosQuadrature(
     }
   }
   return {
-    dim: op.dim,
+    dim,
     probes,
     steps,
     matvecs,

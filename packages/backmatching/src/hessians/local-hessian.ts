@@ -1,4 +1,10 @@
-import { type ExplicitMatrix, operatorToMatrix, type SymmetricOperator } from '@bmp/spectra';
+import {
+  type AsyncSymmetricOperator,
+  type ExplicitMatrix,
+  operatorToMatrix,
+  operatorToMatrixAsync,
+  type SymmetricOperator,
+} from '@bmp/spectra';
 import * as tf from '@tensorflow/tfjs-core';
 import { hvp, jvp, unflatten, vjp } from '../backmatching/autodiff';
 import { applyBlock, type ChainBlock } from '../backmatching/chain';
@@ -30,7 +36,12 @@ export interface LocalHessianSpec {
   form?: 'exact' | 'gauss-newton';
 }
 
-export interface LocalHessianOperator extends SymmetricOperator {
+/**
+ * `apply` reads each product back with `dataSync`, `applyAsync` with `await data()` (what WebGPU needs in
+ * Node, and what keeps a browser page responsive); the numbers are the same. The `...Async` functions of
+ * `@bmp/spectra` take the operator as it is.
+ */
+export interface LocalHessianOperator extends SymmetricOperator, AsyncSymmetricOperator {
   /** Shapes of the parts of the vector (the batch z, or each kernel). */
   readonly shapes: number[][];
   /** Batch size m. */
@@ -58,10 +69,10 @@ export function localHessianOperator(spec: LocalHessianSpec): LocalHessianOperat
     return applyBlock(block, zz, ws);
   };
 
-  const apply = (v: Float64Array): Float64Array => {
+  const product = (v: Float64Array): tf.Tensor[] => {
     if (v.length !== dim)
       throw new Error(`operator of dimension ${dim} applied to a vector of length ${v.length}`);
-    const out = tf.tidy(() => {
+    return tf.tidy(() => {
       const vs = unflatten(v, shapes);
       const obj = objective();
       if (form === 'exact') {
@@ -81,19 +92,46 @@ export function localHessianOperator(spec: LocalHessianSpec): LocalHessianOperat
       }
       return vjp(f, variables, u);
     });
-    const result = new Float64Array(dim);
-    let o = 0;
-    for (const t of out) {
-      result.set(t.dataSync(), o);
-      o += t.size;
-      t.dispose();
-    }
-    return result;
   };
-  return { dim, shapes, batchSize: m, apply };
+  const apply = (v: Float64Array): Float64Array => {
+    const out = product(v);
+    try {
+      return concatenated(
+        out.map((t) => t.dataSync()),
+        dim,
+      );
+    } finally {
+      tf.dispose(out);
+    }
+  };
+  const applyAsync = async (v: Float64Array): Promise<Float64Array> => {
+    const out = product(v);
+    try {
+      return concatenated(await Promise.all(out.map((t) => t.data())), dim);
+    } finally {
+      tf.dispose(out);
+    }
+  };
+  return { dim, shapes, batchSize: m, apply, applyAsync };
+}
+
+/** The parts of a product, read back, as one float64 vector. */
+function concatenated(parts: readonly tf.TypedArray[], dim: number): Float64Array {
+  const result = new Float64Array(dim);
+  let o = 0;
+  for (const p of parts) {
+    result.set(p, o);
+    o += p.length;
+  }
+  return result;
 }
 
 /** The explicit matrix of H_z or H_W (one operator product per column; for small blocks). */
 export function localHessianMatrix(spec: LocalHessianSpec): ExplicitMatrix {
   return operatorToMatrix(localHessianOperator(spec));
+}
+
+/** `localHessianMatrix` read back asynchronously (`await data()`: WebGPU in Node, browsers); same matrix. */
+export function localHessianMatrixAsync(spec: LocalHessianSpec): Promise<ExplicitMatrix> {
+  return operatorToMatrixAsync(localHessianOperator(spec));
 }

@@ -1,4 +1,12 @@
-import { hutchinsonTrace, type SymmetricOperator } from '@bmp/spectra';
+import {
+  type AsyncSymmetricOperator,
+  hutchinsonTrace,
+  hutchinsonTraceAsync,
+  type ProductSteps,
+  runProducts,
+  runProductsAsync,
+  type SymmetricOperator,
+} from '@bmp/spectra';
 
 export interface TraceOptions {
   /**
@@ -32,23 +40,39 @@ export interface TraceEstimate {
  * `progressEvery` basis vectors so that long runs can report progress.
  */
 export function operatorTrace(op: SymmetricOperator, options: TraceOptions = {}): TraceEstimate {
-  const n = op.dim;
-  const exactMaxDim = options.exactMaxDim ?? 256;
-  if (n <= exactMaxDim) {
-    const chunk = Math.max(1, options.progressEvery ?? 256);
-    const e = new Float64Array(n);
-    let t = 0;
-    for (let start = 0; start < n; start += chunk) {
-      const end = Math.min(n, start + chunk);
-      for (let k = start; k < end; k++) {
-        e.fill(0);
-        e[k] = 1;
-        t += op.apply(e)[k];
-      }
-      options.onProgress?.(end, n);
-    }
-    return { trace: t, method: 'exact', standardError: 0, products: n };
-  }
+  if (op.dim <= (options.exactMaxDim ?? 256))
+    return runProducts(exactTraceSteps(op.dim, options), (v) => op.apply(v));
   const h = hutchinsonTrace(op, { probes: options.probes ?? 32, seed: options.seed ?? 0 });
   return { trace: h.trace, method: 'hutchinson', standardError: h.standardError, products: h.matvecs };
+}
+
+/**
+ * `operatorTrace` of an asynchronous operator (`applyAsync`, e.g. a local Hessian operator on WebGPU):
+ * the same products and estimate, each product awaited before the next.
+ */
+export async function operatorTraceAsync(
+  op: AsyncSymmetricOperator,
+  options: TraceOptions = {},
+): Promise<TraceEstimate> {
+  if (op.dim <= (options.exactMaxDim ?? 256))
+    return runProductsAsync(exactTraceSteps(op.dim, options), (v) => op.applyAsync(v));
+  const h = await hutchinsonTraceAsync(op, { probes: options.probes ?? 32, seed: options.seed ?? 0 });
+  return { trace: h.trace, method: 'hutchinson', standardError: h.standardError, products: h.matvecs };
+}
+
+/** The exact trace, sum of e_k^T H e_k, asking for one product per basis vector. */
+function* exactTraceSteps(n: number, options: TraceOptions): ProductSteps<TraceEstimate> {
+  const chunk = Math.max(1, options.progressEvery ?? 256);
+  const e = new Float64Array(n);
+  let t = 0;
+  for (let start = 0; start < n; start += chunk) {
+    const end = Math.min(n, start + chunk);
+    for (let k = start; k < end; k++) {
+      e.fill(0);
+      e[k] = 1;
+      t += (yield e)[k];
+    }
+    options.onProgress?.(end, n);
+  }
+  return { trace: t, method: 'exact', standardError: 0, products: n };
 }
