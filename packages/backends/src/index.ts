@@ -1,21 +1,20 @@
 export {
   AUTO_ORDER,
   BACKEND_PACKAGES,
-  type BackendAttempt,
   type BackendLoader,
   type BackendName,
   type BackendPreference,
-  BackendUnavailableError,
-  type ComputeDevice,
   defaultLoader,
   detectEnvironment,
   type Environment,
+  installHint,
+  TFJS_BACKEND_NAMES,
+} from './backend-names';
+export {
+  type ComputeDevice,
   type InitBackendOptions,
   type InitBackendResult,
   initBackend,
-  installHint,
-  type NativeInfo,
-  TFJS_BACKEND_NAMES,
 } from './init-backend';
 export {
   nativeKernelThreads,
@@ -24,6 +23,7 @@ export {
   registerWasmTrainingKernels,
   type TrainingKernel,
 } from './training-kernels';
+export { type BackendAttempt, BackendUnavailableError } from './try-backend';
 export { CONV2D_BACKPROP_FILTER } from './wasm/conv2d-backprop-filter';
 export { CONV2D_BACKPROP_INPUT } from './wasm/conv2d-backprop-input';
 export {
@@ -41,6 +41,7 @@ export {
 export { MOMENTUM_STEP } from './wasm/native-momentum-step';
 export { RELU_GRAD } from './wasm/native-relu';
 export { nodeCoreCount, WASM_MAX_THREADS } from './wasm/node-threads';
+export type { NativeInfo } from './wasm/try-wasm';
 export { describeAdapter, type GpuAdapterInfo, readAdapterInfo } from './webgpu/adapter';
 export {
   DAWN_PACKAGE,

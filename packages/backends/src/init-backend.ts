@@ -23,21 +23,6 @@ import { describeAdapter, type GpuAdapterInfo } from './webgpu/adapter';
 import { type DawnLoader, defaultDawnLoader } from './webgpu/node-webgpu';
 import { tryWebgpu } from './webgpu/try-webgpu';
 
-export {
-  AUTO_ORDER,
-  BACKEND_PACKAGES,
-  type BackendLoader,
-  type BackendName,
-  type BackendPreference,
-  defaultLoader,
-  detectEnvironment,
-  type Environment,
-  installHint,
-  TFJS_BACKEND_NAMES,
-} from './backend-names';
-export { type BackendAttempt, BackendUnavailableError } from './try-backend';
-export type { NativeInfo } from './wasm/try-wasm';
-
 export interface InitBackendOptions {
   /** Default 'auto': the first backend of `AUTO_ORDER[environment]` that loads and initialises. */
   prefer?: BackendPreference;
