@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { initBackend } from '@bmp/backends';
 import { webgpuOrSkip } from '@bmp/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { defaultJobs } from '../src/commands/default-jobs';
+import { defaultJobs, resumedBackend } from '../src/commands/default-jobs';
 import { runCli, tempDir } from './helpers';
 
 // A small paper VGG (BN, ReLU, max-pool) on synthetic images: 4 steps an epoch.
@@ -112,6 +112,9 @@ describe('bmp-train --backend webgpu', () => {
     for (const run of ['sgd-lr0.1-seed3', 'scale-amended-lr0.02-seed3']) {
       expect(JSON.parse(readFileSync(join(dir, 'c', run, 'config.json'), 'utf8')).backend).toBe('webgpu');
     }
+    // compare --resume keeps one job at a time: the stored comparison's backend decides, unless overridden.
+    expect(await resumedBackend(join(dir, 'c'), undefined)).toBe('webgpu');
+    expect(await resumedBackend(join(dir, 'c'), 'wasm')).toBe('wasm');
   });
 });
 
