@@ -22,6 +22,7 @@ export {
   registerCpuTrainingKernels,
   registerNativeKernels,
   registerWasmTrainingKernels,
+  registerWebgpuTrainingKernels,
   type TrainingKernel,
 } from './training-kernels';
 export { CONV2D_BACKPROP_FILTER } from './wasm/conv2d-backprop-filter';
