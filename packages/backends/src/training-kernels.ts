@@ -32,6 +32,7 @@ import {
   webgpuBatchNormTraining,
   webgpuBatchNormTrainingGrad,
 } from './webgpu/batch-norm-kernels';
+import { webgpuConv2DBackpropFilter } from './webgpu/conv2d-backprop-filter';
 
 /**
  * 'native': @bmp/backends-native's C++ kernel (falling back to 'fast' for what it does not cover);
@@ -56,6 +57,7 @@ export type TrainingKernel =
   | 'wasm:Multiply'
   | 'wasm:RealDiv'
   | 'cpu:Conv2DBackpropFilter'
+  | 'webgpu:Conv2DBackpropFilter'
   | 'webgpu:BmpBatchNormTraining'
   | 'webgpu:BmpBatchNormTrainingGrad'
   | 'webgpu:BmpBatchNormReluTraining'
@@ -275,7 +277,10 @@ export function registerCpuTrainingKernels(): TrainingKernel[] {
  * transposes and reductions) and their gradients BmpBatchNormTrainingGrad and BmpBatchNormReluTrainingGrad
  * (per-channel sums of dy and dy * xhat, then dx: 2 launches), with the same gradient registrations as the
  * wasm kernels (differentiable again: second derivatives). @bmp/models' batch norm in training mode runs them
- * when they are registered. Needs the webgpu backend registered (initBackend({ prefer: 'webgpu' }) calls
+ * when they are registered. Also replaces webgpu's Conv2DBackpropFilter (one thread per filter element over
+ * every position) by a register-blocked program with a split sum (./webgpu/conv2d-backprop-filter.ts; NHWC
+ * float32, else the stock kernel; `setTrainingKernelMode('webgpu:Conv2DBackpropFilter', 'stock')` switches
+ * back). Needs the webgpu backend registered (initBackend({ prefer: 'webgpu' }) calls
  * this); nothing of tfjs-backend-webgpu is imported here (the programs are plain objects run by the
  * backend's runWebGPUProgram). Idempotent; returns the kernels this call registered.
  */
@@ -285,13 +290,26 @@ export function registerWebgpuTrainingKernels(): TrainingKernel[] {
       "@bmp/backends: registerWebgpuTrainingKernels() needs the webgpu backend registered first (initBackend({ prefer: 'webgpu' }))",
     );
   }
-  if (hasKernel('batchNormTraining', 'webgpu')) return [];
+  const done: TrainingKernel[] = [];
+  // Only in front of tfjs-backend-webgpu's own kernel (a backend registered under that name by something
+  // else may have none: then nothing is replaced).
+  const stockFilterGrad = tf.getKernel(CONV2D_BACKPROP_FILTER, 'webgpu') != null;
+  if (
+    stockFilterGrad &&
+    replaceKernel('webgpu:Conv2DBackpropFilter', (stock) => webgpuConv2DBackpropFilter(stock!), {
+      requireStock: true,
+    })
+  ) {
+    done.push('webgpu:Conv2DBackpropFilter');
+  }
+  if (hasKernel('batchNormTraining', 'webgpu')) return done;
   registerKernel('batchNormTraining', 'webgpu', webgpuBatchNormTraining(false));
   registerKernel('batchNormTrainingGrad', 'webgpu', webgpuBatchNormTrainingGrad);
   registerKernel('batchNormReluTraining', 'webgpu', webgpuBatchNormTraining(true));
   registerKernel('batchNormReluTrainingGrad', 'webgpu', webgpuBatchNormReluTrainingGrad);
   registerBatchNormGradients();
   return [
+    ...done,
     'webgpu:BmpBatchNormTraining',
     'webgpu:BmpBatchNormTrainingGrad',
     'webgpu:BmpBatchNormReluTraining',
