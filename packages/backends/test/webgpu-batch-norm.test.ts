@@ -169,6 +169,25 @@ describe.each([false, true])('webgpu batch norm (relu %s)', (relu) => {
     expect(scaledError(got[4]!, want[4]!)).toBeLessThanOrEqual(TOLERANCE);
   });
 
+  // A NaN in the input: its channel's statistics, outputs and gradient are NaN, as on cpu (ReLU keeps NaN:
+  // a diverged step must reach the loss), and the other channels are unaffected.
+  it('a NaN stays in its channel, as on cpu', async ({ skip }) => {
+    if (!available) skip();
+    const shape = [4, 3, 3, 6];
+    const values = randomArray(size(shape), 61, 2);
+    values[2] = Number.NaN; // channel 2
+    const weights = randomArray(size(shape), 62);
+    const want = await read('cpu', outputsAndGradient(composed(relu), values, weights, shape, OUTPUTS));
+    const got = await read('webgpu', outputsAndGradient(viaKernel(relu), values, weights, shape, OUTPUTS));
+    ['y', 'mean', 'variance', 'rstd', 'dx'].forEach((name, i) => {
+      const nan = (a: Float32Array) => Array.from(a, Number.isNaN);
+      expect(nan(got[i]!), name).toEqual(nan(want[i]!));
+      expect(nan(got[i]!).some(Boolean), name).toBe(true);
+      const finite = (a: Float32Array) => a.filter((v) => !Number.isNaN(v));
+      expect(scaledError(finite(got[i]!), finite(want[i]!)), name).toBeLessThanOrEqual(TOLERANCE);
+    });
+  });
+
   // Second derivatives: the gradient of the loss dotted with v, differentiated again, through the ...Grad
   // kernels' registered gradients (tfjs ops) and the forward kernel re-run on the tape.
   it('a Hessian-vector product through every output matches the composed ops on cpu', async ({ skip }) => {

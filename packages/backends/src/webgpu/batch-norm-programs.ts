@@ -55,6 +55,16 @@ export function webgpuBackendOf(backend: unknown): WebGpuBackendLike | null {
     : null;
 }
 
+/**
+ * ReLU and its gradient's mask as tfjs computes them: v for v > 0, NaN for NaN, else 0; the mask 1, NaN or 0
+ * (so that a NaN reaches the loss and its gradient as with tfjs' Relu and mul(dy, step(x)), and dy's NaN
+ * survives a 0 mask). `isnan` is tfjs-backend-webgpu's bitwise test (a compiler may fold `v != v`).
+ */
+const RELU_SNIPPET = `
+  fn reluOf(v : f32) -> f32 { return select(select(0.0, v, isnan(v)), v, v > 0.0); }
+  fn stepOf(v : f32) -> f32 { return select(select(0.0, v, isnan(v)), 1.0, v > 0.0); }
+`;
+
 /** Threads per workgroup of the reductions (WebGPU's guaranteed minimum of maxComputeInvocationsPerWorkgroup). */
 const REDUCE_THREADS = 256;
 /** Threads per workgroup of the elementwise programs. */
@@ -73,7 +83,7 @@ export function channelLanes(channels: number): number {
  * - 'variance': inputs x, mean; out[c] = S((x - mean)^2) / N (biased);
  * - 'gradSums': inputs dy, xhat, rstd, dMean, dVariance, dRstd; g = dy;
  * - 'gradSumsRelu': inputs dy, x, mean, rstd, dMean, dVariance, dRstd; xhat = (x - mean) * rstd as the
- *   forward pass computes it, g = dy where xhat > 0, else 0;
+ *   forward pass computes it, g = dy * step(xhat) (step: 1 for xhat > 0, NaN for NaN, else 0);
  *   both write `[4, channels]`: S(g) / N, S(g xhat) / N, dMean / N, 2 dVariance / (rstd N) - dRstd rstd^2 / N.
  */
 export type ReduceMode = 'mean' | 'variance' | 'gradSums' | 'gradSumsRelu';
@@ -135,7 +145,7 @@ export class ChannelReduceProgram implements WebGpuProgram {
         terms = 'let g = dy[i]; let t0 = g; let t1 = g * xhat[i];';
         break;
       case 'gradSumsRelu':
-        terms = 'let h = (x[i] - m) * r; let g = select(0.0, dy[i], h > 0.0); let t0 = g; let t1 = g * h;';
+        terms = 'let h = (x[i] - m) * r; let g = dy[i] * stepOf(h); let t0 = g; let t1 = g * h;';
         break;
     }
     const perChannel =
@@ -165,6 +175,7 @@ export class ChannelReduceProgram implements WebGpuProgram {
     ).join(' ');
     return `
       ${shared}
+      ${this.mode === 'gradSumsRelu' ? RELU_SNIPPET : ''}
 
       fn main(index : i32) {
         let lx = i32(localId.x);
@@ -256,11 +267,12 @@ export class NormalizeProgram implements WebGpuProgram {
 
   getUserCode(): string {
     return `
+      ${this.relu ? RELU_SNIPPET : ''}
       fn main(index : i32) {
         if (index < uniforms.size) {
           let c = index % uniforms.channels;
           let h = (x[index] - mean[c]) * rstd[c];
-          setOutputAtIndex(index, ${this.relu ? 'select(0.0, h, h > 0.0)' : 'h'});
+          setOutputAtIndex(index, ${this.relu ? 'reluOf(h)' : 'h'});
         }
       }
     `;
@@ -294,9 +306,10 @@ export class BatchNormGradProgram implements WebGpuProgram {
 
   getUserCode(): string {
     const load = this.relu
-      ? 'let h = (x[index] - mean[c]) * r; let g = select(0.0, dy[index], h > 0.0);'
+      ? 'let h = (x[index] - mean[c]) * r; let g = dy[index] * stepOf(h);'
       : 'let h = xhat[index]; let g = dy[index];';
     return `
+      ${this.relu ? RELU_SNIPPET : ''}
       fn main(index : i32) {
         if (index < uniforms.size) {
           let channels = uniforms.channels;
