@@ -180,7 +180,9 @@ export class ChannelReduceProgram implements WebGpuProgram {
       fn main(index : i32) {
         let lx = i32(localId.x);
         let ly = i32(localId.y);
-        let c = i32(workgroupId.x) * ${lanes} + lx;
+        // Linear workgroup index (the backend reshapes a dispatch longer than its limit into 2 or 3 dimensions).
+        let wg = i32(workgroupId.z * numWorkgroups.x * numWorkgroups.y + workgroupId.y * numWorkgroups.x + workgroupId.x);
+        let c = wg * ${lanes} + lx;
         ${declare}
         if (c < uniforms.channels) {
           ${perChannel}
