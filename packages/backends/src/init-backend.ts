@@ -48,7 +48,8 @@ export interface InitBackendOptions {
   loader?: BackendLoader;
   /**
    * Register the @bmp/backends training kernels on the chosen backend (wasm: required to train conv nets;
-   * cpu: a faster Conv2DBackpropFilter; webgpu: batch norm as WGSL programs). Default true.
+   * cpu: a faster Conv2DBackpropFilter; webgpu: batch norm and a faster Conv2DBackpropFilter as WGSL
+   * programs). Default true.
    */
   trainingKernels?: boolean;
   /**
@@ -115,7 +116,7 @@ export interface ComputeDevice {
  * initialises wins. A backend named explicitly must work: otherwise this throws a
  * `BackendUnavailableError` that says how to install it. On wasm the training kernels are registered
  * (`registerWasmTrainingKernels`), on cpu the faster filter gradient (`registerCpuTrainingKernels`), on webgpu
- * the batch-norm kernels (`registerWebgpuTrainingKernels`).
+ * the batch-norm kernels and filter gradient (`registerWebgpuTrainingKernels`).
  */
 export async function initBackend(options: InitBackendOptions = {}): Promise<InitBackendResult> {
   const prefer = options.prefer ?? 'auto';
