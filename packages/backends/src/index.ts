@@ -21,6 +21,7 @@ export {
   registerCpuTrainingKernels,
   registerNativeKernels,
   registerWasmTrainingKernels,
+  registerWebgpuTrainingKernels,
   type TrainingKernel,
 } from './training-kernels';
 export { type BackendAttempt, BackendUnavailableError } from './try-backend';

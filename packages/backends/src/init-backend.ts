@@ -14,6 +14,7 @@ import { nodeGpuRefusal } from './node-gpu';
 import {
   registerCpuTrainingKernels,
   registerWasmTrainingKernels,
+  registerWebgpuTrainingKernels,
   type TrainingKernel,
 } from './training-kernels';
 import { type BackendAttempt, BackendUnavailableError, tryBackend } from './try-backend';
@@ -32,7 +33,8 @@ export interface InitBackendOptions {
   loader?: BackendLoader;
   /**
    * Register the @bmp/backends training kernels on the chosen backend (wasm: required to train conv nets;
-   * cpu: a faster Conv2DBackpropFilter). Default true.
+   * cpu: a faster Conv2DBackpropFilter; webgpu: batch norm and a faster Conv2DBackpropFilter as WGSL
+   * programs). Default true.
    */
   trainingKernels?: boolean;
   /**
@@ -98,7 +100,8 @@ export interface ComputeDevice {
  * tfjs-node, wasm, then cpu; in a browser webgpu, webgl, wasm, then cpu; the first that loads and
  * initialises wins. A backend named explicitly must work: otherwise this throws a
  * `BackendUnavailableError` that says how to install it. On wasm the training kernels are registered
- * (`registerWasmTrainingKernels`), on cpu the faster filter gradient (`registerCpuTrainingKernels`).
+ * (`registerWasmTrainingKernels`), on cpu the faster filter gradient (`registerCpuTrainingKernels`), on webgpu
+ * the batch-norm kernels and filter gradient (`registerWebgpuTrainingKernels`).
  */
 export async function initBackend(options: InitBackendOptions = {}): Promise<InitBackendResult> {
   const prefer = options.prefer ?? 'auto';
@@ -120,6 +123,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Ini
     if (options.trainingKernels ?? true) {
       if (name === 'wasm') trainingKernels = registerWasmTrainingKernels();
       if (name === 'cpu') trainingKernels = registerCpuTrainingKernels();
+      if (name === 'webgpu') trainingKernels = registerWebgpuTrainingKernels();
     }
     if (name === 'wasm' && environment === 'node') {
       ({ native, nativeNote } = await setUpNative(options, trainingKernels));

@@ -1,9 +1,9 @@
 // Registration of the training kernels (side effects on tfjs-core's kernel registry).
 
 import type { NativeKernels } from '@bmp/backends-native';
-import { hasKernel, registerGradient, registerKernel } from '@bmp/hessian/kernels';
+import { hasKernel, registerKernel } from '@bmp/hessian/kernels';
 import * as tf from '@tensorflow/tfjs-core';
-import { registerBatchNormGradGradients } from './gradients/batch-norm-grad-gradient';
+import { registerBatchNormGradients } from './gradients/batch-norm-gradient';
 import { registerReductionGradients } from './gradients/reduction-gradients';
 import { registerReluGradient } from './gradients/relu-gradient';
 import { CONV2D_BACKPROP_FILTER, conv2DBackpropFilterViaConv2D } from './wasm/conv2d-backprop-filter';
@@ -11,8 +11,6 @@ import { conv2DBackpropInputViaConv2D } from './wasm/conv2d-backprop-input';
 import { conv2DNumericPadding } from './wasm/conv2d-numeric-padding';
 import { maxPoolGradOnHeap } from './wasm/max-pool-grad';
 import {
-  batchNormReluTrainingGradient,
-  batchNormTrainingGradient,
   nativeBatchNormReluTrainingGrad,
   nativeBatchNormTraining,
   nativeBatchNormTrainingGrad,
@@ -29,6 +27,12 @@ import { nativeMaxPool } from './wasm/native-max-pool';
 import { nativeMomentumStep } from './wasm/native-momentum-step';
 import { nativeRelu, nativeReluGrad } from './wasm/native-relu';
 import { sharedCast, sharedIdentity } from './wasm/shared-identity';
+import {
+  webgpuBatchNormReluTrainingGrad,
+  webgpuBatchNormTraining,
+  webgpuBatchNormTrainingGrad,
+} from './webgpu/batch-norm-kernels';
+import { webgpuConv2DBackpropFilter } from './webgpu/conv2d-backprop-filter';
 
 /**
  * 'native': @bmp/backends-native's C++ kernel (falling back to 'fast' for what it does not cover);
@@ -52,7 +56,12 @@ export type TrainingKernel =
   | 'wasm:Sub'
   | 'wasm:Multiply'
   | 'wasm:RealDiv'
-  | 'cpu:Conv2DBackpropFilter';
+  | 'cpu:Conv2DBackpropFilter'
+  | 'webgpu:Conv2DBackpropFilter'
+  | 'webgpu:BmpBatchNormTraining'
+  | 'webgpu:BmpBatchNormTrainingGrad'
+  | 'webgpu:BmpBatchNormReluTraining'
+  | 'webgpu:BmpBatchNormReluTrainingGrad';
 
 interface Replacement {
   /** The kernel registered before ours (null: the backend had none). */
@@ -217,15 +226,13 @@ export function registerNativeKernels(
   if (!hasKernel('batchNormTraining', 'wasm')) {
     registerKernel('batchNormTraining', 'wasm', nativeBatchNormTraining(kernels, nativeThreads));
     registerKernel('batchNormTrainingGrad', 'wasm', nativeBatchNormTrainingGrad(kernels, nativeThreads));
-    registerGradient('batchNormTraining', batchNormTrainingGradient);
     registerKernel('batchNormReluTraining', 'wasm', nativeBatchNormTraining(kernels, nativeThreads, true));
     registerKernel(
       'batchNormReluTrainingGrad',
       'wasm',
       nativeBatchNormReluTrainingGrad(kernels, nativeThreads),
     );
-    registerGradient('batchNormReluTraining', batchNormReluTrainingGradient);
-    registerBatchNormGradGradients();
+    registerBatchNormGradients();
   }
   if (!hasKernel('sgdMomentumStep', 'wasm')) {
     registerKernel('sgdMomentumStep', 'wasm', nativeMomentumStep(kernels, nativeThreads));
@@ -261,6 +268,53 @@ export function registerCpuTrainingKernels(): TrainingKernel[] {
     { requireStock: true },
   );
   return ok ? ['cpu:Conv2DBackpropFilter'] : [];
+}
+
+/**
+ * Registers on the webgpu backend the batch-norm kernels of @bmp/hessian/kernels as WGSL compute programs
+ * (./webgpu/batch-norm-programs.ts): BmpBatchNormTraining and BmpBatchNormReluTraining (per-channel mean,
+ * then the variance around it, rstd, and the normalised output: 4 launches instead of the composed ops'
+ * transposes and reductions) and their gradients BmpBatchNormTrainingGrad and BmpBatchNormReluTrainingGrad
+ * (per-channel sums of dy and dy * xhat, then dx: 2 launches), with the same gradient registrations as the
+ * wasm kernels (differentiable again: second derivatives). @bmp/models' batch norm in training mode runs them
+ * when they are registered. Also replaces webgpu's Conv2DBackpropFilter (one thread per filter element over
+ * every position) by a register-blocked program with a split sum (./webgpu/conv2d-backprop-filter.ts; NHWC
+ * float32, else the stock kernel; `setTrainingKernelMode('webgpu:Conv2DBackpropFilter', 'stock')` switches
+ * back). Needs the webgpu backend registered (initBackend({ prefer: 'webgpu' }) calls
+ * this); nothing of tfjs-backend-webgpu is imported here (the programs are plain objects run by the
+ * backend's runWebGPUProgram). Idempotent; returns the kernels this call registered.
+ */
+export function registerWebgpuTrainingKernels(): TrainingKernel[] {
+  if (tf.findBackendFactory('webgpu') == null) {
+    throw new Error(
+      "@bmp/backends: registerWebgpuTrainingKernels() needs the webgpu backend registered first (initBackend({ prefer: 'webgpu' }))",
+    );
+  }
+  const done: TrainingKernel[] = [];
+  // Only in front of tfjs-backend-webgpu's own kernel (a backend registered under that name by something
+  // else may have none: then nothing is replaced).
+  const stockFilterGrad = tf.getKernel(CONV2D_BACKPROP_FILTER, 'webgpu') != null;
+  if (
+    stockFilterGrad &&
+    replaceKernel('webgpu:Conv2DBackpropFilter', (stock) => webgpuConv2DBackpropFilter(stock!), {
+      requireStock: true,
+    })
+  ) {
+    done.push('webgpu:Conv2DBackpropFilter');
+  }
+  if (hasKernel('batchNormTraining', 'webgpu')) return done;
+  registerKernel('batchNormTraining', 'webgpu', webgpuBatchNormTraining(false));
+  registerKernel('batchNormTrainingGrad', 'webgpu', webgpuBatchNormTrainingGrad);
+  registerKernel('batchNormReluTraining', 'webgpu', webgpuBatchNormTraining(true));
+  registerKernel('batchNormReluTrainingGrad', 'webgpu', webgpuBatchNormReluTrainingGrad);
+  registerBatchNormGradients();
+  return [
+    ...done,
+    'webgpu:BmpBatchNormTraining',
+    'webgpu:BmpBatchNormTrainingGrad',
+    'webgpu:BmpBatchNormReluTraining',
+    'webgpu:BmpBatchNormReluTrainingGrad',
+  ];
 }
 
 /**
