@@ -90,17 +90,8 @@ async function follow(target: RedisTarget, queued: QueuedCompare, dir: string, o
     process.exitCode = stop.exitCode() ?? EXIT.sigint;
     return;
   }
-  const stored = await readJson<CompareResult & { failures?: CompareJobResult['failures'] }>(
-    join(dir, 'compare.json'),
-  );
-  out(['', formatTable(stored), ''].join('\n'));
-  for (const c of stored.checks ?? [])
-    out(
-      `seed ${c.seed}: initial weights ${c.initWeightsMatch ? 'identical across runs' : 'DIFFER across runs'} (hash ${[...new Set(c.initWeightsHashes)].join(', ')}); ` +
-        `batch order ${c.orderHashesMatch ? 'identical in every epoch' : 'DIFFERS'}`,
-    );
-  out(`\nlogs: ${dir}\nstatus: ${result.status}`);
   if (result.status === 'failed') {
+    const kept = existsSync(join(dir, 'compare.json'));
     process.stderr.write(
       `error: ${result.failures.length} of ${Object.keys(queued.runJobs).length} run(s) of the comparison in ${dir} failed:\n` +
         result.failures
@@ -108,10 +99,24 @@ async function follow(target: RedisTarget, queued: QueuedCompare, dir: string, o
             (f) =>
               `  ${f.runName} (exit ${f.exitCode}): ${f.message}; logs: ${f.runDir ?? 'none (it did not start)'}\n`,
           )
-          .join(''),
+          .join('') +
+        (kept
+          ? `fix the cause, then continue with: bmp-train compare --resume ${dir}\n`
+          : `nothing was trained, and nothing was left in ${dir}\n`),
     );
+    out(`status: failed`);
     process.exitCode = result.failures[0]?.exitCode ?? EXIT.internal;
-  } else if ((stored.checks ?? []).some((c) => !c.initWeightsMatch || !c.orderHashesMatch)) {
+    return;
+  }
+  const stored = await readJson<CompareResult>(join(dir, 'compare.json'));
+  out(['', formatTable(stored), ''].join('\n'));
+  for (const c of stored.checks ?? [])
+    out(
+      `seed ${c.seed}: initial weights ${c.initWeightsMatch ? 'identical across runs' : 'DIFFER across runs'} (hash ${[...new Set(c.initWeightsHashes)].join(', ')}); ` +
+        `batch order ${c.orderHashesMatch ? 'identical in every epoch' : 'DIFFERS'}`,
+    );
+  out(`\nlogs: ${dir}\nstatus: ${result.status}`);
+  if ((stored.checks ?? []).some((c) => !c.initWeightsMatch || !c.orderHashesMatch)) {
     process.stderr.write(
       'error: the runs of a seed did not start from the same weights or see the same batches\n',
     );
