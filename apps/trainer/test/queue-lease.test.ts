@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { acquireLease, isStale, LEASE_FILE, type LeaseRecord } from '../src/queue/lease';
+import { acquireLease, isStale, keepRenewed, LEASE_FILE, type LeaseRecord } from '../src/queue/lease';
 import { runCli, TINY_MLP, tempDir } from './helpers';
 import { type RedisServer, redisAvailable, startRedis } from './redis';
 import { killAll, startWorker, type WorkerProcess } from './workers';
@@ -44,6 +44,21 @@ describe('the lease of a run directory', () => {
     expect(isStale(record)).toBe(true);
     writeFileSync(join(dir, LEASE_FILE), JSON.stringify(record));
     expect('lease' in (await acquireLease(dir, 'job-c', 60_000))).toBe(true);
+  });
+
+  it('renewal notices a lease taken over and says so once (the worker then quits without writing)', async () => {
+    const dir = join(tempDir(), 'run');
+    const a = await acquireLease(dir, 'job-a', 300);
+    if (!('lease' in a)) throw new Error('refused');
+    let lost = 0;
+    const stop = keepRenewed(a.lease, 300, () => lost++);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(lost).toBe(0); // renewed past its first expiry
+    expect(leaseOf(dir).expiresAt).toBeGreaterThan(Date.now());
+    writeFileSync(join(dir, LEASE_FILE), JSON.stringify({ ...leaseOf(dir), token: 'someone-else' }));
+    await new Promise((r) => setTimeout(r, 300));
+    stop();
+    expect(lost).toBe(1);
   });
 
   it('of many takers of a stale lease at once, exactly one gets it', async () => {

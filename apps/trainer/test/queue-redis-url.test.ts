@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { redact, redisTarget, scrub } from '../src/queue/redis-url';
+import { runCli, tempDir } from './helpers';
 
 describe('Redis URLs of --queue', () => {
   it('redact hides the password (and a user-only secret), keeps host, port and database', () => {
@@ -32,5 +33,23 @@ describe('Redis URLs of --queue', () => {
     } catch (err) {
       expect((err as Error).message).not.toContain('pw-secret');
     }
+  });
+
+  it('a server that cannot be reached is one line and exit 7, without the password', async () => {
+    const r = await runCli([
+      'worker',
+      '--queue',
+      'redis://:pw-unreachable-9@127.0.0.1:1',
+      '--log-dir',
+      tempDir(),
+    ]);
+    expect(r.code).toBe(7);
+    expect(r.stderr).toMatch(
+      /^error: --queue redis:\/\/:\*\*\*@127\.0\.0\.1:1: cannot reach Redis \(connect ECONNREFUSED/,
+    );
+    expect(r.stderr + r.stdout).not.toContain('pw-unreachable-9');
+    const e = await runCli(['worker'], { env: { BMP_REDIS_URL: '' } });
+    expect(e.code).toBe(2);
+    expect(e.stderr).toContain('BMP_REDIS_URL');
   });
 });

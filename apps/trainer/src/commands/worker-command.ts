@@ -51,7 +51,7 @@ export function addWorkerCommand(
 }
 
 export async function workerAction(this: Command, opts: Opts): Promise<void> {
-  const target = redisTarget(opts.queue as string | undefined);
+  const target = redisTarget(typeof opts.queue === 'string' ? opts.queue : undefined);
   const logDir = resolveLogDir((opts.logDir as string | undefined) ?? DEFAULTS.logDir);
   await ensureWritableDir(logDir, '--log-dir');
   await checkServer(target);

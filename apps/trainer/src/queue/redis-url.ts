@@ -84,14 +84,17 @@ export async function checkServer(target: RedisTarget, timeoutMs = 5000): Promis
     maxRetriesPerRequest: 1,
     retryStrategy: () => null,
   });
-  probe.on('error', () => undefined);
+  let lastError: Error | null = null;
+  probe.on('error', (e: Error) => {
+    lastError = e;
+  });
   try {
     await Promise.race([
       probe.connect().then(() => probe.ping()),
       new Promise((_, rej) => setTimeout(() => rej(new Error('no answer')), timeoutMs).unref()),
     ]);
   } catch (e) {
-    const why = scrub((e as Error).message, [target.options.password]);
+    const why = scrub((lastError ?? (e as Error)).message, [target.options.password]);
     throw new QueueError(`--queue ${target.display}: cannot reach Redis (${why})`);
   } finally {
     probe.disconnect();
