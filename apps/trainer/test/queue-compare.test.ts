@@ -72,4 +72,40 @@ describe.skipIf(!redisAvailable())('compare --queue with two workers', () => {
       expect(text.includes(PASSWORD)).toBe(false);
     expect(queued.stdout).toContain('redis://:***@127.0.0.1');
   });
+
+  it('compare --resume --queue continues a stored comparison on the workers (--epochs 1, then 2, equals 2 at once)', async () => {
+    const dir = tempDir();
+    for (const w of workers) w.child.kill('SIGKILL');
+    await killAll(workers.splice(0));
+    workers.push(startWorker(['--queue', redis.url, '--log-dir', dir], { BMP_REDIS_PASSWORD: PASSWORD }));
+    await workers[0].waitFor(/worker \S+ on redis:/);
+    const url = `redis://:${PASSWORD}@127.0.0.1:${redis.port}`;
+    // --schedule none: a cosine schedule's half-period is fixed when the comparison is planned
+    const args = [...TINY_MLP, '--schedule', 'none', '--log-dir', dir];
+    const [short, full] = await Promise.all([
+      runCli(['compare', ...args, '--epochs', '1', '--queue', url, '--run-name', 'short']),
+      runCli(['compare', ...args, '--epochs', '2', '--jobs', '1', '--run-name', 'full']),
+    ]);
+    expect(short.code, short.stderr + short.stdout).toBe(0);
+    expect(full.code, full.stderr).toBe(0);
+    const resumed = await runCli([
+      'compare',
+      '--resume',
+      join(dir, 'short'),
+      '--epochs',
+      '2',
+      '--queue',
+      url,
+    ]);
+    expect(resumed.code, resumed.stderr + resumed.stdout).toBe(0);
+    expect(resumed.stdout).toContain('queued 2 unfinished run(s) of short');
+    for (const r of RUNS.slice(0, 2)) {
+      const a = stableMetrics(join(dir, 'full', r));
+      expect(a.filter((x) => x.type === 'epoch')).toHaveLength(2);
+      expect(stableMetrics(join(dir, 'short', r))).toEqual(a);
+    }
+    const c = JSON.parse(readFileSync(join(dir, 'short', 'compare.json'), 'utf8'));
+    expect(c.status).toBe('completed');
+    expect(c.resumes).toHaveLength(1);
+  });
 });

@@ -7,10 +7,11 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { type CompareResult, formatTable } from '../compare';
+import { resumePlan, runState } from '../compare-resume';
 import type { OptimizerId } from '../config';
 import { EXIT, UsageError } from '../errors';
 import type { CompareJobResult } from '../queue/compare-job';
-import { enqueueCompare, type QueuedCompare } from '../queue/enqueue';
+import { enqueueCompare, enqueuePlan, type QueuedCompare } from '../queue/enqueue';
 import { followCompare } from '../queue/follow';
 import { DEFAULT_PREFIX } from '../queue/job-data';
 import { checkServer, type RedisTarget, redisTarget } from '../queue/redis-url';
@@ -19,10 +20,6 @@ import { interrupts } from './outcome';
 import { explicitSettings, type Opts } from './run-options';
 
 export async function queuedCompareAction(cmd: Command, opts: Opts): Promise<void> {
-  if (opts.resume)
-    throw new UsageError(
-      'compare --resume with --queue: not supported yet (resume it locally, or run a worker)',
-    );
   if (opts.jobs !== undefined)
     throw new UsageError('--jobs with --queue: the workers decide (worker --concurrency)');
   const target = redisTarget(typeof opts.queue === 'string' ? opts.queue : undefined);
@@ -38,6 +35,17 @@ export async function queuedCompareAction(cmd: Command, opts: Opts): Promise<voi
     if (!stored.queue)
       throw new UsageError(`--follow ${dir}: not a queued comparison (compare.json has no 'queue')`);
     queued = stored.queue;
+  } else if (opts.resume) {
+    const r = await enqueueResume(String(opts.resume), cmd, opts, target);
+    queued = r.queue;
+    dir = r.plan.dir;
+    out(
+      `queued ${Object.keys(queued.runJobs).length} unfinished run(s) of ${r.plan.compareId} on ${target.display} (prefix ${queued.prefix}): ${dir}`,
+    );
+    if (opts.detach) {
+      out(hint(target, queued, dir));
+      return;
+    }
   } else {
     const explicit = explicitSettings(cmd, opts);
     const lrs: Partial<Record<OptimizerId, number[]>> = {};
@@ -66,6 +74,22 @@ export async function queuedCompareAction(cmd: Command, opts: Opts): Promise<voi
     }
   }
   await follow(target, queued, dir, out);
+}
+
+/** compare --resume --queue: the stored plan (with the overridable flags), its unfinished runs enqueued. */
+async function enqueueResume(dir: string, cmd: Command, opts: Opts, target: RedisTarget) {
+  for (const flag of ['lrSgd', 'lrScaleAmended', 'seeds', 'preset'])
+    if (opts[flag] !== undefined)
+      throw new UsageError(
+        `compare --resume: --${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} cannot change a stored comparison`,
+      );
+  const plan = await resumePlan(dir, explicitSettings(cmd, opts));
+  const todo = [];
+  for (const run of plan.runs) {
+    const state = await runState(join(plan.dir, run.runName), run.settings.epochs);
+    if (state !== 'finished' && state !== 'diverged') todo.push(run);
+  }
+  return enqueuePlan(plan, target, (opts.queuePrefix as string | undefined) ?? DEFAULT_PREFIX, todo);
 }
 
 function hint(target: RedisTarget, queued: QueuedCompare, dir: string): string {

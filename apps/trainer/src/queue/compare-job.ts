@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Job, type Queue } from 'bullmq';
 import { CompareFailedError, type RunFailure, recordFailures } from '../compare-failure';
 import type { ComparePlan } from '../compare-plan';
+import { runState } from '../compare-resume';
 import {
   type CompareResult,
   overallStatus,
@@ -47,8 +48,16 @@ export async function processCompareJob(
   const failures: RunFailure[] = [];
   for (const run of plan.runs) {
     const id = job.data.runJobs[run.runName];
-    const child = id ? await Job.fromId<unknown, RunJobResult>(runs, id) : undefined;
     const runDir = join(dir, run.runName);
+    if (!id) {
+      // compare --resume: a run that had ended before was not enqueued again
+      const state = await runState(runDir, run.settings.epochs);
+      if (state === 'finished' || state === 'diverged') {
+        results.push(await readRunResult(runDir, state === 'finished' ? 'completed' : 'diverged'));
+        continue;
+      }
+    }
+    const child = id ? await Job.fromId<unknown, RunJobResult>(runs, id) : undefined;
     const state = child ? await child.getState() : 'unknown';
     if (child && state === 'completed' && child.returnvalue) {
       results.push(await readRunResult(runDir, child.returnvalue.status, child.returnvalue.message));

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { basename, join } from 'node:path';
 import { FlowProducer } from 'bullmq';
-import { type CompareOptions, type ComparePlan, planCompare } from '../compare-plan';
+import { type CompareOptions, type ComparePlan, type PlannedRun, planCompare } from '../compare-plan';
 import { writeJsonAtomic } from '../runlog';
 import { ensureWritableDir } from '../writable';
 import {
@@ -27,16 +27,31 @@ export interface QueuedCompare {
   runJobs: Record<string, string>;
 }
 
+/** Ended jobs stay in Redis for a week (to be followed and inspected), then go. */
+const KEEP = { removeOnComplete: { age: 7 * 24 * 3600 }, removeOnFail: { age: 7 * 24 * 3600 } };
+
 export async function enqueueCompare(
   options: CompareOptions,
   target: RedisTarget,
   prefix: string,
 ): Promise<{ plan: ComparePlan; queue: QueuedCompare }> {
-  const plan = planCompare(options);
+  return enqueuePlan(planCompare(options), target, prefix);
+}
+
+/**
+ * Enqueues a planned (or stored, `compare --resume`) comparison: one job per run of `todo` (default:
+ * every run); runs left out are read back from their directories by the summary.
+ */
+export async function enqueuePlan(
+  plan: ComparePlan,
+  target: RedisTarget,
+  prefix: string,
+  todo: PlannedRun[] = plan.runs,
+): Promise<{ plan: ComparePlan; queue: QueuedCompare }> {
   const comparePath = basename(plan.dir);
   const tag = randomUUID().slice(0, 8);
   const runJobs: Record<string, string> = {};
-  for (const r of plan.runs) runJobs[r.runName] = `${plan.compareId}.${r.runName}.${tag}`;
+  for (const r of todo) runJobs[r.runName] = `${plan.compareId}.${r.runName}.${tag}`;
   const queue: QueuedCompare = {
     server: target.display,
     prefix,
@@ -52,8 +67,8 @@ export async function enqueueCompare(
       name: 'compare',
       queueName: COMPARES_QUEUE,
       data,
-      opts: { jobId: queue.parentJobId },
-      children: plan.runs.map((r) => ({
+      opts: { jobId: queue.parentJobId, ...KEEP },
+      children: todo.map((r) => ({
         name: 'run',
         queueName: RUNS_QUEUE,
         data: {
@@ -67,6 +82,7 @@ export async function enqueueCompare(
           backoff: RUN_JOB_BACKOFF,
           // a run that fails for good ends its dependency: the comparison reports it
           ignoreDependencyOnFailure: true,
+          ...KEEP,
         },
       })),
     });
