@@ -73,11 +73,16 @@ describe.skipIf(!redisAvailable())('compare --queue with two workers', () => {
     expect(queued.stdout).toContain('redis://:***@127.0.0.1');
   });
 
-  it('compare --resume --queue continues a stored comparison on the workers (--epochs 1, then 2, equals 2 at once)', async () => {
+  it('compare --resume --queue continues a stored comparison (--epochs 1, then 2, equals 2 at once), on one worker with --concurrency 2', async () => {
     const dir = tempDir();
     for (const w of workers) w.child.kill('SIGKILL');
     await killAll(workers.splice(0));
-    workers.push(startWorker(['--queue', redis.url, '--log-dir', dir], { BMP_REDIS_PASSWORD: PASSWORD }));
+    // one worker training both runs at once in its process
+    workers.push(
+      startWorker(['--queue', redis.url, '--log-dir', dir, '--concurrency', '2'], {
+        BMP_REDIS_PASSWORD: PASSWORD,
+      }),
+    );
     await workers[0].waitFor(/worker \S+ on redis:/);
     const url = `redis://:${PASSWORD}@127.0.0.1:${redis.port}`;
     // --schedule none: a cosine schedule's half-period is fixed when the comparison is planned

@@ -1,11 +1,11 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, tempDir } from './helpers';
 import { type RedisServer, redisAvailable, startRedis } from './redis';
 import { killAll, startWorker, type WorkerProcess } from './workers';
 
-describe.skipIf(!redisAvailable())('compare --queue with runs that cannot train', () => {
+describe.skipIf(!redisAvailable())('compare --queue: runs that cannot train, a coordinator stopped', () => {
   let redis: RedisServer;
   const workers: WorkerProcess[] = [];
   beforeAll(async () => {
@@ -46,5 +46,26 @@ describe.skipIf(!redisAvailable())('compare --queue with runs that cannot train'
     // as a local comparison: none of its runs started, so nothing is left behind
     expect(r.stderr).toContain('nothing was trained');
     expect(existsSync(join(dir, 'bad'))).toBe(false);
+  });
+
+  it('Ctrl-C on the coordinator stops following (exit 130); the runs stay queued and --follow takes them up', async () => {
+    const dir = tempDir();
+    const args = [
+      '--dataset',
+      'synthetic',
+      '--backend',
+      'wasm',
+      '--queue',
+      redis.url,
+      '--queue-prefix',
+      'nobody',
+    ];
+    const r = await runCli(['compare', ...args, '--log-dir', dir, '--run-name', 'left'], {
+      onLine: (l) => (l.includes('] waiting') ? 'SIGINT' : undefined),
+    });
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.stdout).toContain('stopped following; the runs go on in the queue');
+    expect(r.stdout).toContain(`--queue-prefix nobody --follow ${join(dir, 'left')}`);
+    expect(JSON.parse(readFileSync(join(dir, 'left', 'compare.json'), 'utf8')).status).toBe('queued');
   });
 });
