@@ -5,6 +5,7 @@ import { type CompareResult, compare, compareInProcesses, formatTable, resumeCom
 import { DEFAULTS, type OptimizerId, UsageError } from '../config';
 import { EXIT } from '../errors';
 import { createReporter, defaultMode, type Reporter } from '../progress';
+import { queuedCompareAction } from './compare-queued';
 import { defaultJobs, resumedBackend } from './default-jobs';
 import { interrupts, runExit } from './outcome';
 import { integer, positiveInt, positiveList, seedsOption } from './parsers';
@@ -47,10 +48,21 @@ export function addCompareCommand(
       '--resume <compare-dir>',
       'continue an interrupted comparison: finished runs are skipped, the others resume from their checkpoint or start (flags such as a larger --epochs apply to every run)',
     )
+    .option(
+      '--queue [redis-url]',
+      'enqueue the runs on Redis for `bmp-train worker`s sharing --log-dir, and follow them (URL: redis://[user:password@]host[:port][/db], or BMP_REDIS_URL)',
+    )
+    .option('--queue-prefix <prefix>', 'with --queue: BullMQ key prefix (default bmp)')
+    .option('--detach', 'with --queue: return once the runs are enqueued')
+    .option('--follow <compare-dir>', 'with --queue: follow a queued comparison until its summary is written')
     .action(action);
 }
 
 export async function compareAction(this: Command, opts: Opts): Promise<void> {
+  if (opts.queue !== undefined || opts.follow !== undefined) return queuedCompareAction(this, opts);
+  for (const flag of ['detach', 'queuePrefix'] as const)
+    if (opts[flag] !== undefined)
+      throw new UsageError(`--${flag === 'detach' ? 'detach' : 'queue-prefix'} goes with --queue`);
   const reporter = createReporter(defaultMode(Boolean(opts.json)));
   const stop = interrupts(() => reporter);
   let result: CompareResult;

@@ -1,0 +1,89 @@
+/**
+ * A real redis-server for the queue tests: 127.0.0.1, a free port, no persistence, in a temporary
+ * directory; killed after. Where redis-server is not installed the tests are skipped with a notice,
+ * unless BMP_REQUIRE_REDIS=1 (CI), where its absence fails them.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { connect, createServer } from 'node:net';
+import { tempDir } from './helpers';
+
+export const REDIS_BIN = process.env.BMP_REDIS_SERVER ?? 'redis-server';
+
+export function redisAvailable(): boolean {
+  const found = spawnSync(REDIS_BIN, ['--version'], { stdio: 'ignore' }).status === 0;
+  if (!found) {
+    if (process.env.BMP_REQUIRE_REDIS === '1')
+      throw new Error(`BMP_REQUIRE_REDIS=1 but ${REDIS_BIN} cannot be run (apt-get install redis-server)`);
+    console.warn(
+      `notice: ${REDIS_BIN} not found: the queue tests are skipped (apt-get install redis-server)`,
+    );
+  }
+  return found;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.on('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => res(port));
+    });
+  });
+}
+
+export interface RedisServer {
+  port: number;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts redis-server (with `requirepass` when a password is given) and waits until it answers PING. */
+export async function startRedis(password?: string): Promise<RedisServer> {
+  const dir = tempDir('bmp-redis-');
+  const port = await freePort();
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    dir,
+  ];
+  if (password) args.push('--requirepass', password);
+  const child: ChildProcess = spawn(REDIS_BIN, args, { stdio: 'ignore' });
+  const stop = async () => {
+    if (child.exitCode != null) return;
+    const closed = new Promise((res) => child.once('exit', res));
+    child.kill('SIGKILL');
+    await closed;
+  };
+  const deadline = Date.now() + 10_000;
+  while (!(await answers(port))) {
+    if (child.exitCode != null || Date.now() > deadline) {
+      await stop();
+      throw new Error(`redis-server on port ${port} did not answer PING`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { port, url: `redis://127.0.0.1:${port}`, stop };
+}
+
+/** True when the server replies to PING (+PONG, or -NOAUTH with a password: it is up either way). */
+function answers(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const sock = connect(port, '127.0.0.1');
+    const done = (ok: boolean) => {
+      sock.destroy();
+      res(ok);
+    };
+    sock.setTimeout(1000, () => done(false));
+    sock.on('error', () => done(false));
+    sock.on('connect', () => sock.write('PING\r\n'));
+    sock.on('data', (d) => done(/^[+-]/.test(d.toString())));
+  });
+}
