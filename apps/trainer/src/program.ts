@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { addAnalyzeCommand, analyzeAction } from './commands/analyze-command';
 import { addCompareCommand, compareAction } from './commands/compare-command';
 import { explicitSettings, type Opts } from './commands/run-options';
+import { addSweepCommand, sweepAction } from './commands/sweep-command';
 import { addTrainCommand, trainAction } from './commands/train-command';
 import { PRESETS, type TrainSettings } from './config';
 import { TRAINER_VERSION } from './environment';
@@ -47,6 +48,7 @@ export function buildProgram(hooks: ProgramHooks = {}): Command {
     .configureHelp({ sortOptions: false, showGlobalOptions: false });
   addTrainCommand(program, hooked(hooks.train, trainAction)).addHelpText('after', presetHelp());
   addCompareCommand(program, hooked(hooks.compare, compareAction)).addHelpText('after', presetHelp());
+  addSweepCommand(program, sweepAction);
   addAnalyzeCommand(program, hooks.analyze ? async (dir, opts) => hooks.analyze!(dir, opts) : analyzeAction);
   program
     .command('presets')
