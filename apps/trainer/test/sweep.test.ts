@@ -80,6 +80,19 @@ describe('sweep file and plan', () => {
     ]);
   });
 
+  it("the README's example file plans its 18 runs", () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const yaml = /## Sweeps[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(yaml).toBeDefined();
+    const dir = tempDir();
+    writeFileSync(join(dir, 'readme.yaml'), yaml!);
+    const plan = planSweep(readSweepFile(join(dir, 'readme.yaml')), { logDir: dir });
+    expect(plan.runs).toHaveLength(18);
+    expect(plan.dir).toBe(join(dir, 'fmnist-vgg11'));
+    expect(plan.runs.map((r) => r.runName)).toContain('optimizer-sgd_lr-0.1_seed-2_augment-flip+crop');
+    expect(new Set(plan.runs.map((r) => r.group)).size).toBe(6);
+  });
+
   it('rejects unknown keys and bad values, naming the file, the key and what is allowed (JSON and YAML)', () => {
     const dir = tempDir();
     const cases: Array<[string, string, RegExp]> = [
@@ -142,8 +155,9 @@ describe('sweep file and plan', () => {
 });
 
 describe('sweep runs', () => {
+  let dir = '';
   it('a 2x2 sweep with --jobs 2 gives each point the metrics of the same train run; SIGINT then --resume gives the same; status shows each run', async () => {
-    const dir = tempDir();
+    dir = tempDir();
     const file = join(dir, 'sweep.yaml');
     writeFileSync(
       file,
@@ -226,4 +240,59 @@ describe('sweep runs', () => {
     expect(st2.stdout).toMatch(/: completed/);
     for (const r of RUNS) expect(st2.stdout).toMatch(new RegExp(`${r}\\s+finished\\s+3/3\\s+\\d+\\.\\d\\d%`));
   }, 90_000);
+
+  it('--jobs 1 (in this process): `sweep cancel` stops a running sweep after a checkpoint, --resume --jobs 1 finishes it with the results of train', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'seeds.json');
+    // 25 epochs (about 3 s a run): long enough for `sweep cancel` to start while the sweep runs
+    writeFileSync(
+      file,
+      JSON.stringify({
+        name: 'one',
+        base: { ...BASE, optimizer: 'sgd', epochs: 25 },
+        grid: { seed: [0, 1] },
+      }),
+    );
+    let cancel: ReturnType<typeof runCli> | null = null;
+    const trains = [0, 1].map((seed) =>
+      runCli([
+        'train',
+        ...TINY_MLP,
+        '--optimizer',
+        'sgd',
+        '--epochs',
+        '25',
+        '--seed',
+        String(seed),
+        '--log-dir',
+        join(dir, 'train'),
+        '--run-name',
+        `seed-${seed}`,
+      ]),
+    );
+    const run = await runCli(['sweep', file, '--jobs', '1', '--log-dir', dir, '--json'], {
+      onLine: (line) => {
+        if (!cancel && line.includes('"type":"epoch"'))
+          cancel = runCli(['sweep', 'cancel', 'one', '--log-dir', dir]);
+        return undefined;
+      },
+    });
+    expect(cancel).not.toBeNull();
+    const c = await cancel!;
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stdout).toMatch(/sweep one: cancelled/);
+    expect(run.code, run.stderr).toBe(130);
+    const stopped = readPlan(join(dir, 'one'));
+    expect(stopped.status).toBe('cancelled');
+    expect(stopped.runs.map((r) => r.status)).not.toEqual(['finished', 'finished']);
+    const resumed = await runCli(['sweep', '--resume', join(dir, 'one'), '--jobs', '1']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(readPlan(join(dir, 'one')).status).toBe('completed');
+    for (const t of await Promise.all(trains)) expect(t.code, t.stderr).toBe(0);
+    for (const seed of [0, 1]) {
+      const a = epochs(join(dir, 'one', `seed-${seed}`));
+      expect(a).toHaveLength(25);
+      expect(a).toEqual(epochs(join(dir, 'train', `seed-${seed}`)));
+    }
+  }, 60_000);
 });
