@@ -82,9 +82,11 @@ export async function runSweep(plan: SweepPlan, options: SweepOptions): Promise<
 }
 
 /** Continues a stored sweep: finished and diverged runs are kept, the others resume or start. */
+export type SweepResumeOverrides = Partial<Pick<TrainSettings, 'backend' | 'dataDir' | 'epochs'>>;
+
 export async function resumeSweep(
   dir: string,
-  overrides: Partial<Pick<TrainSettings, 'backend'>>,
+  overrides: SweepResumeOverrides,
   options: SweepOptions,
 ): Promise<SweepPlan> {
   const plan = await readSweepPlan(dir);
@@ -92,7 +94,8 @@ export async function resumeSweep(
     throw new UsageError(`${dir}: the sweep is running (process ${plan.pid}); stop it first (Ctrl-C there)`);
   const resumeFlags = new Map<string, boolean>();
   for (const run of plan.runs) {
-    if (overrides.backend) run.settings.backend = overrides.backend;
+    for (const [k, v] of Object.entries(overrides))
+      if (v !== undefined) (run.settings as unknown as Record<string, unknown>)[k] = v;
     const runDir = join(plan.dir, run.runName);
     const state = await runState(runDir, run.settings.epochs);
     if (state === 'finished' || state === 'diverged') {
@@ -202,6 +205,8 @@ async function execute(
   delete plan.pid;
   delete plan.host;
   await save();
+  const order = new Map(plan.runs.map((r, i) => [r.runName, i]));
+  failures.sort((a, b) => (order.get(a.runName) ?? 0) - (order.get(b.runName) ?? 0));
   if (failures.length) throw new SweepFailedError(plan, failures);
   return plan;
 }

@@ -6,7 +6,15 @@ import { join } from 'node:path';
 import { type Command, Option } from 'commander';
 import { BACKEND_CHOICES, type BackendChoice, UsageError } from '../config';
 import { createReporter, defaultMode } from '../progress';
-import { cancelSweep, formatStatus, formatSweep, resumeSweep, runSweep, sweepStatus } from '../sweep';
+import {
+  cancelSweep,
+  formatStatus,
+  formatSweep,
+  resumeSweep,
+  runSweep,
+  type SweepResumeOverrides,
+  sweepStatus,
+} from '../sweep';
 import { readSweepFile } from '../sweep-file';
 import { planSweep, readSweepPlan, SWEEP_FILE, type SweepPlan, sweepDir } from '../sweep-plan';
 import { defaultJobs } from './default-jobs';
@@ -46,6 +54,8 @@ export function addSweepCommand(
       '--resume <sweep-dir>',
       'continue an interrupted or cancelled sweep: finished runs are skipped, the others resume from their checkpoint or start',
     )
+    .option('--epochs <n>', 'with --resume: a new number of epochs for every run', positiveInt)
+    .option('--data-dir <dir>', 'with --resume: a new data directory for every run')
     .option('--queue [redis-url]', 'run the sweep through the Redis queue (not yet: sweeps run locally)')
     .option('--json', 'machine-readable progress and result: one JSON object per line on stdout')
     .action(action);
@@ -101,6 +111,11 @@ export async function sweepAction(
     runsToDo = plan.runs.filter((r) => r.status !== 'finished').length;
   } else {
     if (!first) throw new UsageError('sweep: give a sweep file (bmp-train sweep <file>), or --resume <dir>');
+    for (const flag of ['epochs', 'dataDir'])
+      if (opts[flag] !== undefined)
+        throw new UsageError(
+          `sweep: --${flag === 'dataDir' ? 'data-dir' : flag} goes with --resume; for a new sweep put it in the file's base`,
+        );
     plan = planSweep(readSweepFile(first), {
       logDir: opts.logDir as string | undefined,
       name: opts.name as string | undefined,
@@ -116,7 +131,7 @@ export async function sweepAction(
   try {
     const options = { reporter, signal: stop.signal, jobs, ...processes };
     result = opts.resume
-      ? await resumeSweep(plan.dir, backend ? { backend } : {}, options)
+      ? await resumeSweep(plan.dir, resumeOverrides(opts), options)
       : await runSweep(plan, options);
   } finally {
     reporter.close();
@@ -137,4 +152,12 @@ export async function sweepAction(
     result.status === 'completed' ? 'completed' : result.status === 'diverged' ? 'diverged' : 'interrupted',
     stop,
   );
+}
+
+function resumeOverrides(opts: Opts): SweepResumeOverrides {
+  const out: SweepResumeOverrides = {};
+  if (opts.backend !== undefined) out.backend = opts.backend as BackendChoice;
+  if (opts.epochs !== undefined) out.epochs = opts.epochs as number;
+  if (opts.dataDir !== undefined) out.dataDir = String(opts.dataDir);
+  return out;
 }
