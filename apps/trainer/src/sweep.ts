@@ -185,6 +185,12 @@ async function execute(
       delete next.exitCode;
       delete next.message;
       await save();
+      if (interrupted) {
+        // stopped while sweep.json was written: the run has not started
+        next.status = 'pending';
+        await save();
+        return;
+      }
       await one(next);
     }
   });
