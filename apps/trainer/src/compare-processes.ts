@@ -86,12 +86,19 @@ export async function compareInProcesses(
   return result;
 }
 
-type ChildOptions = { cli: string; jobs: number; execArgv?: string[]; resume?: unknown };
+export type ChildOptions = {
+  cli: string;
+  jobs: number;
+  execArgv?: string[];
+  resume?: unknown;
+  /** The arguments of `train` that name the run (default: --compare-dir, --compare-run of the plan). */
+  trainArgs?: string[];
+};
 
 /** One run as `bmp-train train --compare-dir ... --json`: its progress relayed, its end or its failure. */
-async function runChild(
-  plan: ComparePlan,
-  run: PlannedRun,
+export async function runChild(
+  plan: Pick<ComparePlan, 'dir'>,
+  run: Pick<PlannedRun, 'runName'>,
   options: ChildOptions,
   reporter: Reporter,
   children: Set<ChildProcess>,
@@ -102,11 +109,13 @@ async function runChild(
       ...(options.execArgv ?? []),
       options.cli,
       'train',
-      '--compare-dir',
-      plan.dir,
-      '--compare-run',
-      run.runName,
-      ...(options.resume ? ['--compare-resume'] : []),
+      ...(options.trainArgs ?? [
+        '--compare-dir',
+        plan.dir,
+        '--compare-run',
+        run.runName,
+        ...(options.resume ? ['--compare-resume'] : []),
+      ]),
       '--json',
     ],
     {

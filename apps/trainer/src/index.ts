@@ -16,4 +16,7 @@ export { asTrainable, buildModel, fromLayersModel, type TrainableModel, weightsH
 export type { ProgressEvent, Reporter } from './progress';
 export { evaluate, type RunResult } from './run';
 export { type EpochRecord, type MetricsRecord, readJsonl, type StepRecord } from './runlog';
+export { cancelSweep, resumeSweep, runSweep, type SweepOptions, sweepStatus } from './sweep';
+export { parseSweepSpec, readSweepFile, type SweepSpec } from './sweep-file';
+export { expandGrid, planSweep, type SweepPlan, type SweepRun } from './sweep-plan';
 export { type DataInput, type ModelInput, type TrainOptions, train, type UserData } from './train';

@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { addAnalyzeCommand, analyzeAction } from './commands/analyze-command';
 import { addCompareCommand, compareAction } from './commands/compare-command';
 import { explicitSettings, type Opts } from './commands/run-options';
+import { addSweepCommand, sweepAction } from './commands/sweep-command';
 import { addTrainCommand, trainAction } from './commands/train-command';
 import { addWorkerCommand, workerAction } from './commands/worker-command';
 import { PRESETS, type TrainSettings } from './config';
@@ -48,6 +49,7 @@ export function buildProgram(hooks: ProgramHooks = {}): Command {
     .configureHelp({ sortOptions: false, showGlobalOptions: false });
   addTrainCommand(program, hooked(hooks.train, trainAction)).addHelpText('after', presetHelp());
   addCompareCommand(program, hooked(hooks.compare, compareAction)).addHelpText('after', presetHelp());
+  addSweepCommand(program, sweepAction);
   addWorkerCommand(program, workerAction);
   addAnalyzeCommand(program, hooks.analyze ? async (dir, opts) => hooks.analyze!(dir, opts) : analyzeAction);
   program

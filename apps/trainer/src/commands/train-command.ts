@@ -6,6 +6,7 @@ import { overridableSettings, plannedRun } from '../compare';
 import { DEFAULTS, OPTIMIZERS, UsageError } from '../config';
 import { createReporter, defaultMode, type Reporter } from '../progress';
 import type { RunResult } from '../run';
+import { readSweepPlan } from '../sweep-plan';
 import { train } from '../train';
 import { interrupts, runExit } from './outcome';
 import { integer, positive } from './parsers';
@@ -41,6 +42,8 @@ export function addTrainCommand(
     .addOption(new Option('--compare-dir <dir>').hideHelp())
     .addOption(new Option('--compare-run <name>').hideHelp())
     .addOption(new Option('--compare-resume').hideHelp())
+    .addOption(new Option('--sweep-dir <dir>').hideHelp())
+    .addOption(new Option('--sweep-run <name>').hideHelp())
     .action(action);
 }
 
@@ -65,6 +68,7 @@ async function runFromFlags(
   signal: AbortSignal,
 ): Promise<RunResult> {
   const preset = opts.preset as string | undefined;
+  if (opts.sweepDir || opts.sweepRun) return sweepRun(opts, reporter, signal);
   if (!opts.compareDir && !opts.compareRun) {
     const settings = explicitSettings(cmd, opts);
     return train({ resume: opts.resume as string | undefined, preset, settings, reporter, signal });
@@ -77,6 +81,18 @@ async function runFromFlags(
   return opts.compareResume && existsSync(join(runDir, 'config.json'))
     ? train({ resume: runDir, settings: overridableSettings(run.settings), reporter, signal })
     : train({ settings: run.settings, compareId: plan.compareId, reporter, signal });
+}
+
+/** A sweep's run (a child of `sweep`): resumed from its checkpoint when it has started, else started. */
+async function sweepRun(opts: Opts, reporter: Reporter, signal: AbortSignal): Promise<RunResult> {
+  if (!opts.sweepDir || !opts.sweepRun) throw new UsageError('--sweep-dir and --sweep-run go together');
+  const plan = await readSweepPlan(String(opts.sweepDir));
+  const run = plan.runs.find((r) => r.runName === opts.sweepRun);
+  if (!run) throw new UsageError(`--sweep-run: no run '${opts.sweepRun}' in ${opts.sweepDir}/sweep.json`);
+  const runDir = join(plan.dir, run.runName);
+  return existsSync(join(runDir, 'config.json'))
+    ? train({ resume: runDir, settings: overridableSettings(run.settings), reporter, signal })
+    : train({ settings: run.settings, compareId: plan.sweepId, reporter, signal });
 }
 
 function printResult(result: RunResult): void {

@@ -1,0 +1,163 @@
+/**
+ * `bmp-train sweep <file>`: a grid of runs from a sweep file, run locally `--jobs` at a time;
+ * `sweep --resume <dir>` continues one, `sweep status|cancel <dir-or-id>` shows or stops one.
+ */
+import { join } from 'node:path';
+import { type Command, Option } from 'commander';
+import { BACKEND_CHOICES, type BackendChoice, UsageError } from '../config';
+import { createReporter, defaultMode } from '../progress';
+import {
+  cancelSweep,
+  formatStatus,
+  formatSweep,
+  resumeSweep,
+  runSweep,
+  type SweepResumeOverrides,
+  sweepStatus,
+} from '../sweep';
+import { readSweepFile } from '../sweep-file';
+import { planSweep, readSweepPlan, SWEEP_FILE, type SweepPlan, sweepDir } from '../sweep-plan';
+import { defaultJobs } from './default-jobs';
+import { interrupts, runExit } from './outcome';
+import { positiveInt } from './parsers';
+import type { Opts } from './run-options';
+
+export function addSweepCommand(
+  program: Command,
+  action: (this: Command, first: string | undefined, id: string | undefined, opts: Opts) => Promise<void>,
+): Command {
+  return program
+    .command('sweep')
+    .description(
+      'a grid of runs from a sweep file (JSON or YAML: base settings and a grid of values), run locally; ' +
+        '`sweep status <dir-or-id>` shows one, `sweep cancel <dir-or-id>` stops one',
+    )
+    .helpOption('-h, --help', 'show the flags of sweep')
+    .argument('[file]', 'the sweep file, or status | cancel')
+    .argument('[dir-or-id]', 'status, cancel: the sweep directory, or its name under --log-dir')
+    .option(
+      '--log-dir <dir>',
+      "directory for the sweep's directory (default: the file's base.logDir, else runs/)",
+    )
+    .option('--name <name>', "the sweep's directory name (default: the file's name, else sweep-<time>)")
+    .option(
+      '--jobs <n>',
+      'runs at once, each in its own process (default: 2 on 2+ cores for CPU backends, 1 on a GPU; 1 runs in this process)',
+      positiveInt,
+    )
+    .addOption(
+      new Option('--backend <name>', "tfjs backend of every run (overrides the file's)").choices(
+        BACKEND_CHOICES,
+      ),
+    )
+    .option(
+      '--resume <sweep-dir>',
+      'continue an interrupted or cancelled sweep: finished runs are skipped, the others resume from their checkpoint or start',
+    )
+    .option('--epochs <n>', 'with --resume: a new number of epochs for every run', positiveInt)
+    .option('--data-dir <dir>', 'with --resume: a new data directory for every run')
+    .option('--queue [redis-url]', 'run the sweep through the Redis queue (not yet: sweeps run locally)')
+    .option('--json', 'machine-readable progress and result: one JSON object per line on stdout')
+    .action(action);
+}
+
+export async function sweepAction(
+  this: Command,
+  first: string | undefined,
+  id: string | undefined,
+  opts: Opts,
+): Promise<void> {
+  if (first === 'status' || first === 'cancel') {
+    if (!id)
+      throw new UsageError(
+        `sweep ${first}: give the sweep's directory or its name (bmp-train sweep ${first} <dir-or-id>)`,
+      );
+    const dir = sweepDir(id, opts.logDir as string | undefined);
+    if (first === 'status') {
+      const s = await sweepStatus(dir);
+      process.stdout.write(
+        opts.json
+          ? `${JSON.stringify({ type: 'sweep-status', ...s, plan: undefined, sweepId: s.plan.sweepId, dir: s.plan.dir, status: s.plan.status })}\n`
+          : `${formatStatus(s)}\n`,
+      );
+    } else {
+      const plan = await cancelSweep(dir);
+      process.stdout.write(
+        plan.status === 'cancelled'
+          ? `sweep ${plan.sweepId}: cancelled (runs checkpointed; continue with: bmp-train sweep --resume ${plan.dir})\n`
+          : `sweep ${plan.sweepId}: already ${plan.status}, nothing to cancel\n`,
+      );
+    }
+    return;
+  }
+  if (id !== undefined) throw new UsageError(`sweep: one sweep file, got '${first}' and '${id}'`);
+  if (opts.queue !== undefined)
+    throw new UsageError(
+      'sweep --queue: not yet (the queue side is being built); run the sweep locally without --queue, with --jobs n',
+    );
+  const backend = opts.backend as BackendChoice | undefined;
+  const reporter = createReporter(defaultMode(Boolean(opts.json)));
+  const processes = { cli: process.argv[1], execArgv: process.execArgv };
+  let plan: SweepPlan;
+  let runsToDo: number;
+  if (opts.resume) {
+    if (first) throw new UsageError('sweep --resume: give the sweep directory only, not a sweep file');
+    for (const flag of ['name', 'logDir'])
+      if (opts[flag] !== undefined)
+        throw new UsageError(
+          `sweep --resume: --${flag === 'logDir' ? 'log-dir' : flag} cannot change a stored sweep`,
+        );
+    plan = await readSweepPlan(sweepDir(String(opts.resume)));
+    runsToDo = plan.runs.filter((r) => r.status !== 'finished').length;
+  } else {
+    if (!first) throw new UsageError('sweep: give a sweep file (bmp-train sweep <file>), or --resume <dir>');
+    for (const flag of ['epochs', 'dataDir'])
+      if (opts[flag] !== undefined)
+        throw new UsageError(
+          `sweep: --${flag === 'dataDir' ? 'data-dir' : flag} goes with --resume; for a new sweep put it in the file's base`,
+        );
+    plan = planSweep(readSweepFile(first), {
+      logDir: opts.logDir as string | undefined,
+      name: opts.name as string | undefined,
+      backend,
+    });
+    runsToDo = plan.runs.length;
+  }
+  const jobs =
+    (opts.jobs as number | undefined) ??
+    (await defaultJobs(backend ?? plan.runs[0]?.settings.backend ?? 'auto', runsToDo));
+  const stop = interrupts(() => reporter);
+  let result: SweepPlan;
+  try {
+    const options = { reporter, signal: stop.signal, jobs, ...processes };
+    result = opts.resume
+      ? await resumeSweep(plan.dir, resumeOverrides(opts), options)
+      : await runSweep(plan, options);
+  } finally {
+    reporter.close();
+    stop.dispose();
+  }
+  if (opts.json)
+    process.stdout.write(
+      `${JSON.stringify({ type: 'sweep', sweepId: result.sweepId, dir: result.dir, status: result.status, runs: result.runs.map(({ settings: _s, ...r }) => r), groups: result.groups })}\n`,
+    );
+  else {
+    process.stdout.write(
+      `\n${formatSweep(result)}\n\nlogs: ${result.dir} (summary: ${join(result.dir, SWEEP_FILE)})\n`,
+    );
+    if (result.status === 'interrupted')
+      process.stdout.write(`status: interrupted (continue with: bmp-train sweep --resume ${result.dir})\n`);
+  }
+  process.exitCode = runExit(
+    result.status === 'completed' ? 'completed' : result.status === 'diverged' ? 'diverged' : 'interrupted',
+    stop,
+  );
+}
+
+function resumeOverrides(opts: Opts): SweepResumeOverrides {
+  const out: SweepResumeOverrides = {};
+  if (opts.backend !== undefined) out.backend = opts.backend as BackendChoice;
+  if (opts.epochs !== undefined) out.epochs = opts.epochs as number;
+  if (opts.dataDir !== undefined) out.dataDir = String(opts.dataDir);
+  return out;
+}
