@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { filesSource, groupPickedFiles, loadAnalysis, loadRun, runProblems } from '../src/web/source';
+import { RunColors } from '../src/web/colors';
+import {
+  filesSource,
+  groupPickedFiles,
+  holdPendingTail,
+  type LoadedRun,
+  loadAnalysis,
+  loadRun,
+  PENDING_TAIL_MS,
+  releaseStalePendingTails,
+  runProblems,
+} from '../src/web/source';
 import { epochLine } from './helpers';
 
 const blob = (text: string) => new Blob([text]);
@@ -59,5 +70,56 @@ describe('parsing run files (shared by the server and the file picker)', () => {
     if (!notJson.ok) expect(notJson.error).toMatch(/s\/analysis\.json is not valid JSON/);
     const missing = await loadAnalysis(source, 'none');
     expect(missing).toEqual({ ok: false, error: 'none has no analysis.json' });
+  });
+});
+
+describe('live following: an incomplete last line of a run being written', () => {
+  const cut = '{"type":"epoch","v":1,"epo';
+  const loaded = async (text: string): Promise<LoadedRun> => {
+    const source = filesSource([{ path: 'cmp/run1/metrics.jsonl', file: blob(text) }]);
+    return loadRun(source, (await source.list()).runs[0]);
+  };
+
+  it('is held back while the file changed less than 10 s ago, and reported once it stays', async () => {
+    const run = await loaded(`${epochLine({ epoch: 1 })}\n${cut}`);
+    expect(runProblems(run)).toEqual([
+      'metrics.jsonl line 2: incomplete last line (no newline at the end and not valid JSON: the write was probably cut short) (skipped)',
+    ]);
+    holdPendingTail(run, 2000, 100_000);
+    expect(runProblems(run)).toEqual([]);
+    expect(run.pendingTail?.since).toBe(98_000);
+    expect(releaseStalePendingTails([run], 98_000 + PENDING_TAIL_MS - 1)).toBe(false);
+    expect(runProblems(run)).toEqual([]);
+    expect(releaseStalePendingTails([run], 98_000 + PENDING_TAIL_MS)).toBe(true);
+    expect(runProblems(run)).toHaveLength(1);
+    expect(runProblems(run)[0]).toContain('line 2: incomplete last line');
+    expect(run.pendingTail).toBeUndefined();
+  });
+
+  it('is reported at once when the file is older than 10 s or the run has stopped', async () => {
+    const old = await loaded(`${epochLine({ epoch: 1 })}\n${cut}`);
+    holdPendingTail(old, PENDING_TAIL_MS);
+    expect(runProblems(old)).toHaveLength(1);
+    const stopped = await loaded(
+      `${epochLine({ epoch: 1 })}\n${JSON.stringify({ type: 'event', v: 1, event: 'stop', wallTime: 1, reason: 'completed' })}\n${cut}`,
+    );
+    holdPendingTail(stopped, 0);
+    expect(runProblems(stopped)).toHaveLength(1);
+    // Any other bad line is reported at once, whatever the file's age.
+    const garbage = await loaded(`${epochLine({ epoch: 1 })}\nnot json\n`);
+    holdPendingTail(garbage, 0);
+    expect(runProblems(garbage)).toHaveLength(1);
+    expect(runProblems(garbage)[0]).toMatch(/^metrics.jsonl line 2: not valid JSON/);
+  });
+});
+
+describe('run colours while following live', () => {
+  it('keeps the colours of the runs seen and gives new runs the next ones', () => {
+    const before = new RunColors(['b', 'd']);
+    const after = before.withRuns(['a', 'b', 'c', 'd']);
+    expect(after.get('b')).toBe(before.get('b'));
+    expect(after.get('d')).toBe(before.get('d'));
+    expect(new Set(['a', 'b', 'c', 'd'].map((n) => after.get(n))).size).toBe(4);
+    expect(after.get('a')).toBe(new RunColors(['1', '2', '3']).get('3'));
   });
 });

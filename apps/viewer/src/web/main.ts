@@ -1,6 +1,7 @@
 import './style.css';
-import { destroyCharts, viewerHook } from './chart';
+import { captureChartViews, destroyCharts, restoreChartViews, viewerHook } from './chart';
 import { el, hashPath } from './dom';
+import { type LiveChange, startLive, stopLive } from './live';
 import { curvesPage } from './pages/curves';
 import { labPage } from './pages/lab';
 import { runsPage } from './pages/runs';
@@ -34,8 +35,29 @@ function render(): void {
   viewerHook().renders++;
 }
 
+/**
+ * Redraws the page after a live update, keeping what the user set: selection and the curve settings
+ * live in `state` and `curveSettings`; the charts' zoom and hidden series and the scroll position are
+ * carried over here. The lab has nothing from the runs; the spectra page only its analysis.json.
+ */
+function liveRender(change: LiveChange): void {
+  const path = hashPath();
+  if (path === '/lab') return;
+  if (path === '/spectra' && !change.analysis && change.removed.length === 0) return;
+  const views = captureChartViews();
+  const { scrollX, scrollY } = window;
+  render();
+  restoreChartViews(views);
+  // uPlot sizes its canvases in a microtask queued by render(): scroll back once the page has its height.
+  queueMicrotask(() => {
+    window.scrollTo(scrollX, scrollY);
+    viewerHook().liveUpdates = (viewerHook().liveUpdates ?? 0) + 1;
+  });
+}
+
 async function open(files: PickedFile[]): Promise<void> {
   if (files.length === 0) return;
+  stopLive(); // files opened by hand are read once: live following is for the server's log directory
   await useSource(filesSource(files));
   render();
 }
@@ -95,6 +117,7 @@ async function start(): Promise<void> {
   window.addEventListener('hashchange', render);
   await useSource(serverSource());
   render();
+  if (state.source.kind === 'server' && state.error === null) startLive(liveRender);
 }
 
 void start();

@@ -7,10 +7,18 @@ import {
   safeParseWith,
 } from '@bmp/runlog';
 
+/** Size and mtime of a run file, as the viewer's server saw them. */
+export interface FileStat {
+  size: number;
+  mtimeMs: number;
+}
+
 export interface RunEntry {
   name: string;
   /** Which of config.json, metrics.jsonl, analysis.json it has. */
   files: string[];
+  /** From the server: each file's size and mtime (what live following compares). */
+  stats?: Record<string, FileStat>;
 }
 
 export interface Listing {
@@ -19,6 +27,8 @@ export interface Listing {
   /** False when the server's log directory does not exist. */
   exists: boolean;
   runs: RunEntry[];
+  /** From the server: its clock when it took the listing (ms), to age the files' mtimes. */
+  now?: number;
 }
 
 /** Where runs are read from: the viewer's server (a log directory) or files the user picked. */
@@ -29,16 +39,29 @@ export interface RunSource {
   readText(run: string, file: string): Promise<string | undefined>;
 }
 
+/** `GET /api/snapshot` and each `/api/events` event (the server's LogDirSnapshot). */
+export interface ServerSnapshot {
+  logDir: string;
+  exists: boolean;
+  runs: RunEntry[];
+  now: number;
+}
+
+export function listingFromSnapshot(s: ServerSnapshot): Listing {
+  return { label: s.logDir, exists: s.exists, runs: s.runs, now: s.now };
+}
+
 const encodePath = (p: string) => p.split('/').map(encodeURIComponent).join('/');
 
 export function serverSource(base = ''): RunSource {
   return {
     kind: 'server',
     async list() {
-      const res = await fetch(`${base}api/runs`);
-      if (!res.ok) throw new Error(`GET api/runs: HTTP ${res.status}`);
-      const body = (await res.json()) as { logDir: string; exists: boolean; runs: RunEntry[] };
-      return { label: body.logDir, exists: body.exists, runs: body.runs };
+      // The listing with sizes and mtimes, taken before the files are read: live following re-reads a
+      // file whenever its stat differs from the one its text was read after.
+      const res = await fetch(`${base}api/snapshot`);
+      if (!res.ok) throw new Error(`GET api/snapshot: HTTP ${res.status}`);
+      return listingFromSnapshot((await res.json()) as ServerSnapshot);
     },
     async readText(run, file) {
       const res = await fetch(`${base}api/files/${encodePath(run === '.' ? file : `${run}/${file}`)}`);
@@ -102,6 +125,46 @@ export function filesSource(files: readonly PickedFile[]): RunSource {
 
 export interface LoadedRun extends RunData {
   files: string[];
+  /**
+   * Live following: metrics.jsonl ends in a line without its newline that is not valid JSON, and the
+   * run is being written (no stop event, the file changed less than PENDING_TAIL_MS ago). The line is
+   * held back from `problems` (it is probably being written) until `since + PENDING_TAIL_MS`.
+   */
+  pendingTail?: { problem: LineProblem; since: number };
+}
+
+/** How long an incomplete last line of a run being written may stay before it is reported. */
+export const PENDING_TAIL_MS = 10_000;
+
+/** Whether a run logged its stop event (finished, interrupted or failed). */
+export function runEnded(run: RunData): boolean {
+  return run.records.some((r) => r.type === 'event' && r.event === 'stop');
+}
+
+/**
+ * Live following: holds back an incomplete last line of metrics.jsonl while the run may still be
+ * writing it, i.e. it has not stopped and the file changed `ageMs` ago, less than PENDING_TAIL_MS.
+ * `now` is the page's clock.
+ */
+export function holdPendingTail(run: LoadedRun, ageMs: number, now = Date.now()): void {
+  const last = run.problems.at(-1);
+  if (!last?.message.startsWith('incomplete last line') || runEnded(run)) return;
+  if (!(ageMs < PENDING_TAIL_MS)) return;
+  run.problems = run.problems.slice(0, -1);
+  run.pendingTail = { problem: last, since: now - Math.max(0, ageMs) };
+}
+
+/** Reports the held-back last lines that stayed PENDING_TAIL_MS; true when any was. */
+export function releaseStalePendingTails(runs: readonly LoadedRun[], now = Date.now()): boolean {
+  let any = false;
+  for (const run of runs) {
+    if (run.pendingTail && now - run.pendingTail.since >= PENDING_TAIL_MS) {
+      run.problems = [...run.problems, run.pendingTail.problem];
+      delete run.pendingTail;
+      any = true;
+    }
+  }
+  return any;
 }
 
 export async function loadRun(source: RunSource, entry: RunEntry): Promise<LoadedRun> {
@@ -110,6 +173,17 @@ export async function loadRun(source: RunSource, entry: RunEntry): Promise<Loade
     entry.files.includes('metrics.jsonl') ? source.readText(entry.name, 'metrics.jsonl') : undefined,
   ]);
   return { ...runFromTexts(entry.name, { configText, metricsText }), files: entry.files };
+}
+
+/**
+ * Loads a run of the server while following it live: an incomplete last line of a run still being
+ * written is held back (see holdPendingTail), aged by the server's clock.
+ */
+export async function loadLiveRun(source: RunSource, entry: RunEntry, serverNow: number): Promise<LoadedRun> {
+  const run = await loadRun(source, entry);
+  const mtime = entry.stats?.['metrics.jsonl']?.mtimeMs;
+  if (mtime !== undefined) holdPendingTail(run, serverNow - mtime);
+  return run;
 }
 
 export type AnalysisResult = { ok: true; report: AnalysisReport } | { ok: false; error: string };
