@@ -137,6 +137,9 @@ describe.skipIf(!haveChromium && !required)('viewer following a log directory be
     const zoom = (await xRange('curve-testError'))!;
     expect(zoom.min).toBeGreaterThan(1);
     expect(zoom.max).toBeLessThan(4);
+    // The curves are updated in place: the page is not drawn anew (its controls stay, and their focus).
+    const renders = await page.evaluate(() => window.__bmpViewer?.renders);
+    await page.getByTestId('smoothing').focus();
     await page.evaluate(() => window.scrollTo(0, 250));
     const scrollY = await page.evaluate(() => window.scrollY);
     expect(scrollY).toBeGreaterThan(0);
@@ -161,6 +164,8 @@ describe.skipIf(!haveChromium && !required)('viewer following a log directory be
     expect(kept.min).toBeCloseTo(zoom.min!, 9);
     expect(kept.max).toBeCloseTo(zoom.max!, 9);
     expect(await page.evaluate(() => window.scrollY)).toBe(scrollY);
+    expect(await page.evaluate(() => window.__bmpViewer?.renders)).toBe(renders);
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('smoothing');
     // The half-written line is pending, not a problem, while the file is being written.
     expect(await page.getByTestId('problems').count()).toBe(0);
     expect(await page.getByTestId('live').textContent()).toMatch(/^live: updated \d\d:\d\d:\d\d$/);

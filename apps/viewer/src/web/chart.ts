@@ -63,12 +63,15 @@ export function viewerHook(): NonNullable<Window['__bmpViewer']> {
 
 const live = new Set<uPlot>();
 const byId = new Map<string, uPlot>();
+/** The spec each chart was last drawn from (what "export CSV" saves). */
+const specs = new Map<string, ChartSpec>();
 
 /** Destroys every chart (page change). */
 export function destroyCharts(): void {
   for (const u of live) u.destroy();
   live.clear();
   byId.clear();
+  specs.clear();
   viewerHook().charts = {};
 }
 
@@ -78,23 +81,53 @@ export interface ChartView {
   hidden: Set<string>;
 }
 
+function viewOf(u: uPlot): ChartView {
+  const xs = (u.data[0] as (number | null)[]).filter((x): x is number => x !== null);
+  const { min, max } = u.scales.x;
+  const zoomed =
+    xs.length > 0 &&
+    min != null &&
+    max != null &&
+    (min > Math.min(...xs) + 1e-12 || max < Math.max(...xs) - 1e-12);
+  const hidden = new Set(
+    u.series.flatMap((s, i) => (i > 0 && s.show === false && typeof s.label === 'string' ? [s.label] : [])),
+  );
+  return { zoom: zoomed ? { min: min!, max: max! } : null, hidden };
+}
+
 /** The zoom and hidden series of every chart on the page, by chart id (before a live redraw). */
 export function captureChartViews(): Map<string, ChartView> {
   const views = new Map<string, ChartView>();
-  for (const [id, u] of byId) {
-    const xs = (u.data[0] as (number | null)[]).filter((x): x is number => x !== null);
-    const { min, max } = u.scales.x;
-    const zoomed =
-      xs.length > 0 &&
-      min != null &&
-      max != null &&
-      (min > Math.min(...xs) + 1e-12 || max < Math.max(...xs) - 1e-12);
-    const hidden = new Set(
-      u.series.flatMap((s, i) => (i > 0 && s.show === false && typeof s.label === 'string' ? [s.label] : [])),
-    );
-    views.set(id, { zoom: zoomed ? { min: min!, max: max! } : null, hidden });
-  }
+  for (const [id, u] of byId) views.set(id, viewOf(u));
   return views;
+}
+
+/**
+ * Gives a drawn chart new data in place (a live update), keeping its zoom and hidden series; false
+ * when there is no such chart or its series, title or scales differ (then it must be drawn anew).
+ */
+export function updateChartInPlace(spec: ChartSpec): boolean {
+  const u = byId.get(spec.id);
+  const old = specs.get(spec.id);
+  if (!u || !old) return false;
+  const key = (c: ChartSpec) =>
+    JSON.stringify([c.title, c.xLabel, c.logY ?? false, c.series.map((s) => s.label), c.bands ?? []]);
+  if (key(spec) !== key(old)) return false;
+  const { zoom } = viewOf(u);
+  u.setData([spec.data.xs, ...spec.data.ys] as uPlot.AlignedData);
+  if (zoom) u.setScale('x', zoom);
+  specs.set(spec.id, spec);
+  viewerHook().charts[spec.id] = chartRecord(spec);
+  return true;
+}
+
+function chartRecord(spec: ChartSpec): ChartRecord {
+  return {
+    title: spec.title,
+    labels: spec.series.map((s) => s.label),
+    logY: spec.logY ?? false,
+    data: [spec.data.xs, ...spec.data.ys],
+  };
 }
 
 /** Gives the redrawn charts with the same ids the zoom and hidden series they had. */
@@ -145,7 +178,7 @@ export function renderChart(parent: HTMLElement, spec: ChartSpec): uPlot {
   csv.type = 'button';
   csv.textContent = 'export CSV';
   csv.className = 'csv';
-  csv.addEventListener('click', () => download(`${spec.id}.csv`, chartCsv(spec)));
+  csv.addEventListener('click', () => download(`${spec.id}.csv`, chartCsv(specs.get(spec.id) ?? spec)));
   head.append(h, csv);
   const plot = document.createElement('div');
   box.append(head, plot);
@@ -181,12 +214,7 @@ export function renderChart(parent: HTMLElement, spec: ChartSpec): uPlot {
   const u = new uPlot(opts, data, plot);
   live.add(u);
   byId.set(spec.id, u);
-  const hook = viewerHook();
-  hook.charts[spec.id] = {
-    title: spec.title,
-    labels: spec.series.map((s) => s.label),
-    logY: spec.logY ?? false,
-    data: [spec.data.xs, ...spec.data.ys],
-  };
+  specs.set(spec.id, spec);
+  viewerHook().charts[spec.id] = chartRecord(spec);
   return u;
 }

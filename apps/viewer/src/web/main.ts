@@ -2,7 +2,7 @@ import './style.css';
 import { captureChartViews, destroyCharts, restoreChartViews, viewerHook } from './chart';
 import { el, hashPath } from './dom';
 import { type LiveChange, startLive, stopLive } from './live';
-import { curvesPage } from './pages/curves';
+import { curvesPage, updateCurvesInPlace } from './pages/curves';
 import { labPage } from './pages/lab';
 import { runsPage } from './pages/runs';
 import { scalesPage } from './pages/scales';
@@ -44,6 +44,11 @@ function liveRender(change: LiveChange): void {
   const path = hashPath();
   if (path === '/lab') return;
   if (path === '/spectra' && !change.analysis && change.removed.length === 0) return;
+  const hook = viewerHook();
+  if (path === '/curves' && updateCurvesInPlace()) {
+    hook.liveUpdates = (hook.liveUpdates ?? 0) + 1;
+    return;
+  }
   const views = captureChartViews();
   const { scrollX, scrollY } = window;
   render();
@@ -51,7 +56,7 @@ function liveRender(change: LiveChange): void {
   // uPlot sizes its canvases in a microtask queued by render(): scroll back once the page has its height.
   queueMicrotask(() => {
     window.scrollTo(scrollX, scrollY);
-    viewerHook().liveUpdates = (viewerHook().liveUpdates ?? 0) + 1;
+    hook.liveUpdates = (hook.liveUpdates ?? 0) + 1;
   });
 }
 
