@@ -63,6 +63,8 @@ describe.skipIf(!haveChromium && !required)('viewer following a log directory be
   let page: Page;
   let tmp: string;
   let logs: string;
+  /** The Range header of each request the page made for the growing run's metrics.jsonl. */
+  const ranges: string[] = [];
 
   const chart = (id: string) =>
     page.evaluate((i) => window.__bmpViewer?.charts[i] ?? null, id) as Promise<{
@@ -87,6 +89,9 @@ describe.skipIf(!haveChromium && !required)('viewer following a log directory be
     browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] });
     page = await browser.newPage({ viewport: { width: 1000, height: 600 } });
     page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
+    page.on('request', (r) => {
+      if (r.url().endsWith(`${GROWING}/metrics.jsonl`)) ranges.push(r.headers().range ?? 'whole');
+    });
   });
 
   afterAll(async () => {
@@ -176,6 +181,12 @@ describe.skipIf(!haveChromium && !required)('viewer following a log directory be
     const updates = await page.evaluate(() => window.__bmpViewer?.liveUpdates ?? 0);
     await page.waitForFunction((n) => (window.__bmpViewer?.liveUpdates ?? 0) > n, updates, { timeout: 5000 });
     expect(await page.getByTestId('problems').count()).toBe(0);
+    // Read whole once, then only what was appended (from the end of the last complete line).
+    const headBytes = Buffer.byteLength(fixtureLines().head);
+    const tailBytes = Buffer.byteLength(tail.slice(0, -1).join(''));
+    expect(ranges[0]).toBe('whole');
+    expect(ranges).toContain(`bytes=${headBytes}-`);
+    expect(ranges.at(-1)).toBe(`bytes=${headBytes + tailBytes}-`);
     expect(await page.evaluate(() => (window as unknown as { __notReloaded?: boolean }).__notReloaded)).toBe(
       true,
     );

@@ -5,7 +5,7 @@
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { type IncomingMessage, request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startViewerServer, type ViewerServer } from '../src/server/server';
 import { LogDirPoller, type LogDirSnapshot } from '../src/server/watch';
@@ -146,6 +146,27 @@ describe('following the log directory', () => {
     } finally {
       stream.close();
     }
+  });
+
+  it('serves what was appended to a file: Range bytes=<start>-', async () => {
+    const path = join(logs, 'cmp', 'run-r', 'metrics.jsonl');
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, 'line one\nline two\n');
+    const url = `${server.url}api/files/cmp/run-r/metrics.jsonl`;
+    const whole = await fetch(url);
+    expect(whole.status).toBe(200);
+    expect(whole.headers.get('accept-ranges')).toBe('bytes');
+    expect(await whole.text()).toBe('line one\nline two\n');
+    const tail = await fetch(url, { headers: { range: 'bytes=9-' } });
+    expect(tail.status).toBe(206);
+    expect(tail.headers.get('content-range')).toBe('bytes 9-17/18');
+    expect(await tail.text()).toBe('line two\n');
+    const past = await fetch(url, { headers: { range: 'bytes=18-' } });
+    expect(past.status).toBe(416);
+    expect(past.headers.get('content-range')).toBe('bytes */18');
+    // Other range forms are not understood: the whole file.
+    expect((await fetch(url, { headers: { range: 'bytes=0-3' } })).status).toBe(200);
+    rmSync(dirname(path), { recursive: true });
   });
 
   it('keeps the Host check on the change feed', async () => {

@@ -57,22 +57,39 @@ async function sendFile(
   root: string,
   urlPath: string,
   noStore: boolean,
+  rangeHeader?: string,
 ): Promise<boolean> {
   const found = await resolveInside(root, urlPath);
   if (!found) return false;
   const size = found.stats.size;
-  res.writeHead(200, {
+  const headers = {
     'content-type': TYPES[extname(found.path)] ?? 'application/octet-stream',
-    'content-length': size,
     'cache-control': noStore ? 'no-store' : 'no-cache',
-  });
+    'accept-ranges': 'bytes',
+  };
+  // `Range: bytes=<start>-` only: the page following a growing metrics.jsonl reads what was appended.
+  const range = /^bytes=(\d+)-$/.exec(rangeHeader ?? '');
+  let start = 0;
+  if (range) {
+    start = Number(range[1]);
+    if (!Number.isSafeInteger(start) || start >= size) {
+      res.writeHead(416, { ...headers, 'content-range': `bytes */${size}` });
+      res.end();
+      return true;
+    }
+    res.writeHead(206, {
+      ...headers,
+      'content-length': size - start,
+      'content-range': `bytes ${start}-${size - 1}/${size}`,
+    });
+  } else res.writeHead(200, { ...headers, 'content-length': size });
   if (size === 0) {
     res.end();
     return true;
   }
   // Exactly the bytes the stat counted: a metrics.jsonl being appended to must not overrun content-length.
   await new Promise<void>((ok, fail) => {
-    createReadStream(found.path, { start: 0, end: size - 1 })
+    createReadStream(found.path, { start, end: size - 1 })
       .on('error', fail)
       .on('end', ok)
       .pipe(res);
@@ -157,7 +174,7 @@ async function handle(
       return;
     }
     if (path.startsWith('/api/files/')) {
-      if (!(await sendFile(res, options.logDir, path.slice('/api/files/'.length), true)))
+      if (!(await sendFile(res, options.logDir, path.slice('/api/files/'.length), true, req.headers.range)))
         sendJson(res, 404, { error: `not found in the log directory: ${path.slice('/api/files/'.length)}` });
       return;
     }

@@ -6,6 +6,8 @@ import { listLogDir, type RunListing } from './log-dir';
 export interface FileStat {
   size: number;
   mtimeMs: number;
+  /** The inode: a file replaced by another (not appended to) is read again from its start. */
+  ino: number;
 }
 
 export interface RunSnapshot extends RunListing {
@@ -31,7 +33,7 @@ export async function snapshotLogDir(logDir: string): Promise<LogDirSnapshot> {
         run.files.map(async (f): Promise<[string, FileStat] | null> => {
           try {
             const s = await stat(join(dir, f));
-            return [f, { size: s.size, mtimeMs: s.mtimeMs }];
+            return [f, { size: s.size, mtimeMs: s.mtimeMs, ino: s.ino }];
           } catch {
             return null; // removed between the listing and the stat: the next poll lists it as gone
           }

@@ -11,6 +11,8 @@ import {
 export interface FileStat {
   size: number;
   mtimeMs: number;
+  /** The inode: another number means the file was replaced, not appended to. */
+  ino?: number;
 }
 
 export interface RunEntry {
@@ -37,6 +39,11 @@ export interface RunSource {
   list(): Promise<Listing>;
   /** The text of one file of a run, or undefined when it has none. */
   readText(run: string, file: string): Promise<string | undefined>;
+  /**
+   * The server only: a file's bytes from `offset` on (an HTTP range), or null when the server cannot
+   * give that range (the file is shorter now); undefined when the file is gone.
+   */
+  readBytesFrom?(run: string, file: string, offset: number): Promise<Uint8Array | null | undefined>;
 }
 
 /** `GET /api/snapshot` and each `/api/events` event (the server's LogDirSnapshot). */
@@ -69,7 +76,74 @@ export function serverSource(base = ''): RunSource {
       if (!res.ok) throw new Error(`GET ${run}/${file}: HTTP ${res.status}`);
       return res.text();
     },
+    async readBytesFrom(run, file, offset) {
+      const url = `${base}api/files/${encodePath(run === '.' ? file : `${run}/${file}`)}`;
+      const res = await fetch(url, offset > 0 ? { headers: { range: `bytes=${offset}-` } } : {});
+      if (res.status === 404) return undefined;
+      if (res.status === 416) return null;
+      if (offset > 0 && res.status !== 206) return null; // the range was not honoured: read it whole
+      if (!res.ok) throw new Error(`GET ${run}/${file}: HTTP ${res.status}`);
+      return new Uint8Array(await res.arrayBuffer());
+    },
   };
+}
+
+/**
+ * What was read of a followed run's metrics.jsonl: its complete lines (`text`, `bytes` long), how many
+ * bytes were read in all, and the file's inode. The next read asks only for what follows `bytes`.
+ */
+interface MetricsRead {
+  text: string;
+  bytes: number;
+  read: number;
+  ino?: number;
+}
+
+/** Per run of the followed server: what was read of its metrics.jsonl (cleared on a change of source). */
+const metricsReads = new Map<string, MetricsRead>();
+
+export function forgetMetricsReads(): void {
+  metricsReads.clear();
+}
+
+const NEWLINE = 10;
+
+/**
+ * A followed run's metrics.jsonl, reading only what was appended since the last read: the complete
+ * lines read before plus the bytes from there on (a half-written last line is read again next time).
+ * Read whole when it is the first read, the file got shorter or was replaced (another inode), or the
+ * server does not give the range.
+ */
+async function readMetricsFollowing(
+  source: RunSource,
+  run: string,
+  stat: FileStat | undefined,
+): Promise<string | undefined> {
+  const readFrom = source.readBytesFrom;
+  if (!readFrom) return source.readText(run, 'metrics.jsonl');
+  const last = metricsReads.get(run);
+  const appendable = last && stat && stat.size >= last.read && stat.ino === last.ino;
+  let base: MetricsRead = appendable ? last : { text: '', bytes: 0, read: 0, ino: stat?.ino };
+  let chunk = await readFrom(run, 'metrics.jsonl', base.bytes);
+  if (chunk === null && base.bytes > 0) {
+    base = { text: '', bytes: 0, read: 0, ino: stat?.ino };
+    chunk = await readFrom(run, 'metrics.jsonl', 0);
+  }
+  if (chunk === undefined || chunk === null) {
+    metricsReads.delete(run);
+    return chunk === null ? '' : undefined;
+  }
+  const cut = chunk.lastIndexOf(NEWLINE) + 1;
+  // Whole lines only are decoded into the kept text (a UTF-8 character never spans a newline byte).
+  const complete = new TextDecoder().decode(chunk.subarray(0, cut));
+  const rest = new TextDecoder().decode(chunk.subarray(cut));
+  metricsReads.set(run, {
+    text: base.text + complete,
+    bytes: base.bytes + cut,
+    read: base.bytes + chunk.length,
+    ino: base.ino,
+  });
+  return base.text + complete + rest;
 }
 
 /** A picked file with the path it had (from a directory pick or a dropped folder), `/`-separated. */
@@ -180,7 +254,14 @@ export async function loadRun(source: RunSource, entry: RunEntry): Promise<Loade
  * written is held back (see holdPendingTail), aged by the server's clock.
  */
 export async function loadLiveRun(source: RunSource, entry: RunEntry, serverNow: number): Promise<LoadedRun> {
-  const run = await loadRun(source, entry);
+  const [configText, metricsText] = await Promise.all([
+    entry.files.includes('config.json') ? source.readText(entry.name, 'config.json') : undefined,
+    entry.files.includes('metrics.jsonl')
+      ? readMetricsFollowing(source, entry.name, entry.stats?.['metrics.jsonl'])
+      : undefined,
+  ]);
+  if (!entry.files.includes('metrics.jsonl')) metricsReads.delete(entry.name);
+  const run: LoadedRun = { ...runFromTexts(entry.name, { configText, metricsText }), files: entry.files };
   const mtime = entry.stats?.['metrics.jsonl']?.mtimeMs;
   if (mtime !== undefined) holdPendingTail(run, serverNow - mtime);
   return run;

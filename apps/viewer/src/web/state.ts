@@ -1,5 +1,13 @@
 import { RunColors } from './colors';
-import { type Listing, type LoadedRun, loadLiveRun, loadRun, type RunSource, serverSource } from './source';
+import {
+  forgetMetricsReads,
+  type Listing,
+  type LoadedRun,
+  loadLiveRun,
+  loadRun,
+  type RunSource,
+  serverSource,
+} from './source';
 
 /** What every page reads: the source, its listing and the loaded runs. */
 export interface AppState {
@@ -32,6 +40,7 @@ export const state: AppState = {
 export async function useSource(source: RunSource): Promise<void> {
   state.source = source;
   state.error = null;
+  forgetMetricsReads();
   try {
     const listing = await source.list();
     state.listing = listing;
