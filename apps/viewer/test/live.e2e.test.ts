@@ -195,5 +195,35 @@ describe.skipIf(!haveChromium && !required)('viewer following a log directory be
       true,
     );
     expect(await page.locator(`input[data-run="${DONE}"]`).isChecked()).toBe(false);
+
+    // The runs page is updated in place too: the row's cells change, its tick box stays the same node.
+    const epochsCell = (run: string) =>
+      page.locator(`tr[data-run-row="${run}"] td:nth-child(9)`).textContent();
+    expect(await epochsCell(GROWING)).toBe('4');
+    await page.evaluate((n) => {
+      (document.querySelector(`input[data-run="${n}"]`) as HTMLInputElement & { mark?: boolean }).mark = true;
+    }, NEW);
+    const rendersOnRuns = await page.evaluate(() => window.__bmpViewer?.renders);
+    const lastEpoch = readFileSync(join(logs, NEW, 'metrics.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"type":"epoch"'))
+      .at(-1)!;
+    appendFileSync(
+      join(logs, NEW, 'metrics.jsonl'),
+      `${JSON.stringify({ ...JSON.parse(lastEpoch), epoch: 5 })}\n`,
+    );
+    await page.waitForFunction(
+      (n) => document.querySelector(`tr[data-run-row="${n}"] td:nth-child(9)`)?.textContent === '5',
+      NEW,
+      { timeout: 5000 },
+    );
+    expect(await page.evaluate(() => window.__bmpViewer?.renders)).toBe(rendersOnRuns);
+    expect(
+      await page.evaluate(
+        (n) =>
+          (document.querySelector(`input[data-run="${n}"]`) as HTMLInputElement & { mark?: boolean }).mark,
+        NEW,
+      ),
+    ).toBe(true);
   });
 });

@@ -4,7 +4,7 @@ import { el, hashPath } from './dom';
 import { type LiveChange, startLive, stopLive } from './live';
 import { curvesPage, updateCurvesInPlace } from './pages/curves';
 import { labPage } from './pages/lab';
-import { runsPage } from './pages/runs';
+import { runsPage, updateRunsInPlace } from './pages/runs';
 import { scalesPage } from './pages/scales';
 import { spectraPage } from './pages/spectra';
 import { filesSource, type PickedFile, serverSource } from './source';
@@ -45,7 +45,7 @@ function liveRender(change: LiveChange): void {
   if (path === '/lab') return;
   if (path === '/spectra' && !change.analysis && change.removed.length === 0) return;
   const hook = viewerHook();
-  if (path === '/curves' && updateCurvesInPlace()) {
+  if ((path === '/curves' && updateCurvesInPlace()) || updateRunsInPlace()) {
     hook.liveUpdates = (hook.liveUpdates ?? 0) + 1;
     return;
   }
