@@ -11,6 +11,7 @@ import {
   mkdtempSync,
   readFileSync,
   rmSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -225,5 +226,39 @@ describe.skipIf(!haveChromium && !required)('viewer following a log directory be
         NEW,
       ),
     ).toBe(true);
+  });
+
+  it('follows a log directory that does not exist yet, and reports a half-written line that stays 10 s', async () => {
+    const later = join(tmp, 'later');
+    const s = await startViewerServer({ logDir: later, staticDir: webDir, port: 0, pollMs: 300 });
+    const p = await browser.newPage();
+    try {
+      await p.goto(s.url);
+      await p.getByTestId('empty-state').waitFor();
+      expect(await p.getByTestId('empty-state').textContent()).toContain('does not exist');
+      cpSync(join(fixture, 'sgd-lr0.1-seed1'), join(later, 'cmp', 'run-1'), { recursive: true });
+      await p.locator('[data-testid=run-row]').first().waitFor({ timeout: 5000 });
+      expect(await p.locator('[data-testid=run-row] td:nth-child(3)').allTextContents()).toEqual([
+        'cmp/run-1',
+      ]);
+      expect(await p.getByTestId('empty-state').count()).toBe(0);
+
+      // A run that stopped writing mid-line without its stop event (last written 7 s ago): the line is
+      // held back at first, and reported once it has stayed 10 s.
+      const stuck = join(later, 'cmp', 'run-2', 'metrics.jsonl');
+      mkdirSync(dirname(stuck), { recursive: true });
+      writeFileSync(stuck, `${fixtureLines().head}{"type":"epoch","v":1,"ep`);
+      const sevenAgo = new Date(Date.now() - 7000);
+      utimesSync(stuck, sevenAgo, sevenAgo);
+      await p.locator('[data-testid=run-row] >> nth=1').waitFor({ timeout: 5000 });
+      expect(await p.getByTestId('problems').count()).toBe(0);
+      await p.getByTestId('problems').waitFor({ timeout: 8000 });
+      expect(await p.getByTestId('problems').textContent()).toMatch(
+        /cmp\/run-2: metrics\.jsonl line \d+: incomplete last line/,
+      );
+    } finally {
+      await p.close();
+      await s.close();
+    }
   });
 });
