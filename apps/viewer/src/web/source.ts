@@ -94,9 +94,13 @@ export function serverSource(base = ''): RunSource {
  */
 interface MetricsRead {
   text: string;
+  /** What followed the last newline (a line being written), decoded. */
+  rest: string;
   bytes: number;
   read: number;
   ino?: number;
+  /** The file's mtime in the listing the read was made for. */
+  mtimeMs?: number;
 }
 
 /** Per run of the followed server: what was read of its metrics.jsonl (cleared on a change of source). */
@@ -123,10 +127,20 @@ async function readMetricsFollowing(
   if (!readFrom) return source.readText(run, 'metrics.jsonl');
   const last = metricsReads.get(run);
   const appendable = last && stat && stat.size >= last.read && stat.ino === last.ino;
-  let base: MetricsRead = appendable ? last : { text: '', bytes: 0, read: 0, ino: stat?.ino };
+  // Unchanged (the run is re-read for another of its files): nothing to fetch.
+  if (appendable && stat.size === last.read && stat.mtimeMs === last.mtimeMs) return last.text + last.rest;
+  const empty: MetricsRead = {
+    text: '',
+    rest: '',
+    bytes: 0,
+    read: 0,
+    ino: stat?.ino,
+    mtimeMs: stat?.mtimeMs,
+  };
+  let base: MetricsRead = appendable ? last : empty;
   let chunk = await readFrom(run, 'metrics.jsonl', base.bytes);
   if (chunk === null && base.bytes > 0) {
-    base = { text: '', bytes: 0, read: 0, ino: stat?.ino };
+    base = empty;
     chunk = await readFrom(run, 'metrics.jsonl', 0);
   }
   if (chunk === undefined || chunk === null) {
@@ -139,9 +153,11 @@ async function readMetricsFollowing(
   const rest = new TextDecoder().decode(chunk.subarray(cut));
   metricsReads.set(run, {
     text: base.text + complete,
+    rest,
     bytes: base.bytes + cut,
     read: base.bytes + chunk.length,
-    ino: base.ino,
+    ino: stat?.ino,
+    mtimeMs: stat?.mtimeMs,
   });
   return base.text + complete + rest;
 }
