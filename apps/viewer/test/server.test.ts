@@ -116,7 +116,15 @@ describe('viewer server', () => {
     'localhost.evil.example.com:PORT',
   ])('refuses any other Host header with 403, on every path (DNS rebinding): %s', async (forged) => {
     const host = forged.replace('PORT', `${server.port}`).replace('OTHER', `${server.port + 1}`);
-    for (const path of ['/api/runs', '/api/files/cmp/run-a/metrics.jsonl', '/', '/index.html', '/api/nope']) {
+    for (const path of [
+      '/api/runs',
+      '/api/snapshot',
+      '/api/events',
+      '/api/files/cmp/run-a/metrics.jsonl',
+      '/',
+      '/index.html',
+      '/api/nope',
+    ]) {
       const r = await get(server.port, path, { host });
       expect(r.status, path).toBe(403);
       expect(JSON.parse(r.body).error).toMatch(/^Host .* is not allowed .*--host <address>/);

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { extname } from 'node:path';
 import { allowedHosts, isAllowedHost, urlHostName } from './allowed-hosts';
 import { listLogDir, PathRejectedError, resolveInside } from './log-dir';
+import { LogDirPoller, snapshotLogDir } from './watch';
 
 export interface ViewerServerOptions {
   /** The log directory whose runs are listed and served (it may be missing: the page says so). */
@@ -17,6 +18,8 @@ export interface ViewerServerOptions {
    * loopback address or this one, with the port (any Host for 0.0.0.0 and ::); see isAllowedHost.
    */
   host?: string;
+  /** How often the log directory is polled for `/api/events` (ms, default 1000). */
+  pollMs?: number;
 }
 
 export interface ViewerServer {
@@ -54,18 +57,71 @@ async function sendFile(
   root: string,
   urlPath: string,
   noStore: boolean,
+  rangeHeader?: string,
 ): Promise<boolean> {
   const found = await resolveInside(root, urlPath);
   if (!found) return false;
-  res.writeHead(200, {
+  const size = found.stats.size;
+  const headers = {
     'content-type': TYPES[extname(found.path)] ?? 'application/octet-stream',
-    'content-length': found.stats.size,
     'cache-control': noStore ? 'no-store' : 'no-cache',
-  });
+    'accept-ranges': 'bytes',
+  };
+  // `Range: bytes=<start>-` only: the page following a growing metrics.jsonl reads what was appended.
+  const range = /^bytes=(\d+)-$/.exec(rangeHeader ?? '');
+  let start = 0;
+  if (range) {
+    start = Number(range[1]);
+    if (!Number.isSafeInteger(start) || start >= size) {
+      res.writeHead(416, { ...headers, 'content-range': `bytes */${size}` });
+      res.end();
+      return true;
+    }
+    res.writeHead(206, {
+      ...headers,
+      'content-length': size - start,
+      'content-range': `bytes ${start}-${size - 1}/${size}`,
+    });
+  } else res.writeHead(200, { ...headers, 'content-length': size });
+  if (size === 0) {
+    res.end();
+    return true;
+  }
+  // Exactly the bytes the stat counted: a metrics.jsonl being appended to must not overrun content-length.
   await new Promise<void>((ok, fail) => {
-    createReadStream(found.path).on('error', fail).on('end', ok).pipe(res);
+    createReadStream(found.path, { start, end: size - 1 })
+      .on('error', fail)
+      .on('end', ok)
+      .pipe(res);
   });
   return true;
+}
+
+/** Heartbeat comment on idle event streams, so that proxies and tunnels keep them open. */
+const HEARTBEAT_MS = 15_000;
+
+/**
+ * `GET /api/events`: Server-Sent Events, one `snapshot` event (a LogDirSnapshot as JSON) on connecting and
+ * one each time the polled log directory changes. The page re-reads only the files whose size or mtime
+ * changed.
+ */
+function sendEvents(req: IncomingMessage, res: ServerResponse, poller: LogDirPoller): void {
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-store',
+    connection: 'keep-alive',
+  });
+  res.write('retry: 2000\n\n');
+  const unsubscribe = poller.subscribe((snap) => {
+    res.write(`event: snapshot\ndata: ${JSON.stringify(snap)}\n\n`);
+  });
+  const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
+  const done = () => {
+    clearInterval(heartbeat);
+    unsubscribe();
+  };
+  req.on('close', done);
+  res.on('close', done);
 }
 
 async function handle(
@@ -73,6 +129,7 @@ async function handle(
   res: ServerResponse,
   options: ViewerServerOptions,
   bound: { host: string; port: number },
+  poller: LogDirPoller,
 ): Promise<void> {
   if (!isAllowedHost(req.headers.host, bound)) {
     // A page served from another name that resolves here (DNS rebinding) must not read the runs.
@@ -107,8 +164,17 @@ async function handle(
       sendJson(res, 200, await listLogDir(options.logDir));
       return;
     }
+    if (path === '/api/snapshot') {
+      sendJson(res, 200, await snapshotLogDir(options.logDir));
+      return;
+    }
+    if (path === '/api/events') {
+      if (req.method === 'HEAD') sendJson(res, 200, {});
+      else sendEvents(req, res, poller);
+      return;
+    }
     if (path.startsWith('/api/files/')) {
-      if (!(await sendFile(res, options.logDir, path.slice('/api/files/'.length), true)))
+      if (!(await sendFile(res, options.logDir, path.slice('/api/files/'.length), true, req.headers.range)))
         sendJson(res, 404, { error: `not found in the log directory: ${path.slice('/api/files/'.length)}` });
       return;
     }
@@ -127,13 +193,15 @@ async function handle(
 }
 
 /**
- * Starts the viewer's HTTP server on `options.host` (127.0.0.1 by default): the web app, `/api/runs`
- * and `/api/files/<run>/<file>`.
+ * Starts the viewer's HTTP server on `options.host` (127.0.0.1 by default): the web app, `/api/runs`,
+ * `/api/snapshot` (the runs with their files' sizes and mtimes), `/api/events` (the same as Server-Sent
+ * Events, on every change of the log directory) and `/api/files/<run>/<file>`.
  */
 export async function startViewerServer(options: ViewerServerOptions): Promise<ViewerServer> {
   const bound = { host: options.host ?? HOST, port: 0 }; // the port once listening
+  const poller = new LogDirPoller(options.logDir, options.pollMs ?? 1000);
   const server = createServer((req, res) => {
-    void handle(req, res, options, bound);
+    void handle(req, res, options, bound, poller);
   });
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
@@ -150,6 +218,7 @@ export async function startViewerServer(options: ViewerServerOptions): Promise<V
     url: `http://${urlHostName(bound.host)}:${port}/`,
     close: () =>
       new Promise<void>((ok, fail) => {
+        poller.stop();
         server.closeAllConnections();
         server.close((e) => (e ? fail(e) : ok()));
       }),

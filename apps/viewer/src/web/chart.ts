@@ -37,22 +37,109 @@ export interface ChartRecord {
 
 declare global {
   interface Window {
-    __bmpViewer?: { charts: Record<string, ChartRecord>; lab?: unknown; renders: number };
+    __bmpViewer?: {
+      charts: Record<string, ChartRecord>;
+      lab?: unknown;
+      renders: number;
+      /** Redraws after a live update of the log directory. */
+      liveUpdates?: number;
+      /** A chart's x scale as drawn (its zoom). */
+      xRange?: (id: string) => { min: number | null; max: number | null } | null;
+    };
   }
 }
 
 export function viewerHook(): NonNullable<Window['__bmpViewer']> {
-  window.__bmpViewer ??= { charts: {}, renders: 0 };
+  window.__bmpViewer ??= {
+    charts: {},
+    renders: 0,
+    xRange: (id) => {
+      const x = byId.get(id)?.scales.x;
+      return x ? { min: x.min ?? null, max: x.max ?? null } : null;
+    },
+  };
   return window.__bmpViewer;
 }
 
 const live = new Set<uPlot>();
+const byId = new Map<string, uPlot>();
+/** The spec each chart was last drawn from (what "export CSV" saves). */
+const specs = new Map<string, ChartSpec>();
 
 /** Destroys every chart (page change). */
 export function destroyCharts(): void {
   for (const u of live) u.destroy();
   live.clear();
+  byId.clear();
+  specs.clear();
   viewerHook().charts = {};
+}
+
+/** What the user did to a chart that a redraw must keep: the x range zoomed to, the series hidden. */
+export interface ChartView {
+  zoom: { min: number; max: number } | null;
+  hidden: Set<string>;
+}
+
+function viewOf(u: uPlot): ChartView {
+  const xs = (u.data[0] as (number | null)[]).filter((x): x is number => x !== null);
+  const { min, max } = u.scales.x;
+  const zoomed =
+    xs.length > 0 &&
+    min != null &&
+    max != null &&
+    (min > Math.min(...xs) + 1e-12 || max < Math.max(...xs) - 1e-12);
+  const hidden = new Set(
+    u.series.flatMap((s, i) => (i > 0 && s.show === false && typeof s.label === 'string' ? [s.label] : [])),
+  );
+  return { zoom: zoomed ? { min: min!, max: max! } : null, hidden };
+}
+
+/** The zoom and hidden series of every chart on the page, by chart id (before a live redraw). */
+export function captureChartViews(): Map<string, ChartView> {
+  const views = new Map<string, ChartView>();
+  for (const [id, u] of byId) views.set(id, viewOf(u));
+  return views;
+}
+
+/**
+ * Gives a drawn chart new data in place (a live update), keeping its zoom and hidden series; false
+ * when there is no such chart or its series, title or scales differ (then it must be drawn anew).
+ */
+export function updateChartInPlace(spec: ChartSpec): boolean {
+  const u = byId.get(spec.id);
+  const old = specs.get(spec.id);
+  if (!u || !old) return false;
+  const key = (c: ChartSpec) =>
+    JSON.stringify([c.title, c.xLabel, c.logY ?? false, c.series.map((s) => s.label), c.bands ?? []]);
+  if (key(spec) !== key(old)) return false;
+  const { zoom } = viewOf(u);
+  u.setData([spec.data.xs, ...spec.data.ys] as uPlot.AlignedData);
+  if (zoom) u.setScale('x', zoom);
+  specs.set(spec.id, spec);
+  viewerHook().charts[spec.id] = chartRecord(spec);
+  return true;
+}
+
+function chartRecord(spec: ChartSpec): ChartRecord {
+  return {
+    title: spec.title,
+    labels: spec.series.map((s) => s.label),
+    logY: spec.logY ?? false,
+    data: [spec.data.xs, ...spec.data.ys],
+  };
+}
+
+/** Gives the redrawn charts with the same ids the zoom and hidden series they had. */
+export function restoreChartViews(views: Map<string, ChartView>): void {
+  for (const [id, u] of byId) {
+    const v = views.get(id);
+    if (!v) continue;
+    u.series.forEach((s, i) => {
+      if (i > 0 && typeof s.label === 'string' && v.hidden.has(s.label)) u.setSeries(i, { show: false });
+    });
+    if (v.zoom) u.setScale('x', v.zoom);
+  }
 }
 
 function download(name: string, text: string, type = 'text/csv'): void {
@@ -91,7 +178,7 @@ export function renderChart(parent: HTMLElement, spec: ChartSpec): uPlot {
   csv.type = 'button';
   csv.textContent = 'export CSV';
   csv.className = 'csv';
-  csv.addEventListener('click', () => download(`${spec.id}.csv`, chartCsv(spec)));
+  csv.addEventListener('click', () => download(`${spec.id}.csv`, chartCsv(specs.get(spec.id) ?? spec)));
   head.append(h, csv);
   const plot = document.createElement('div');
   box.append(head, plot);
@@ -126,12 +213,8 @@ export function renderChart(parent: HTMLElement, spec: ChartSpec): uPlot {
   const data = [spec.data.xs, ...spec.data.ys] as uPlot.AlignedData;
   const u = new uPlot(opts, data, plot);
   live.add(u);
-  const hook = viewerHook();
-  hook.charts[spec.id] = {
-    title: spec.title,
-    labels: spec.series.map((s) => s.label),
-    logY: spec.logY ?? false,
-    data: [spec.data.xs, ...spec.data.ys],
-  };
+  byId.set(spec.id, u);
+  specs.set(spec.id, spec);
+  viewerHook().charts[spec.id] = chartRecord(spec);
   return u;
 }

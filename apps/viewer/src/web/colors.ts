@@ -31,6 +31,18 @@ export class RunColors {
   get(name: string): string {
     return this.byName.get(name) ?? colorAt(this.byName.size);
   }
+
+  /**
+   * The colours for a listing that changed while it was followed live: runs seen before keep theirs,
+   * new runs take the next free colours (sorted by name), so nothing changes colour under the user.
+   */
+  withRuns(names: readonly string[]): RunColors {
+    const next = new RunColors([]);
+    for (const [n, c] of this.byName) next.byName.set(n, c);
+    let index = this.byName.size;
+    for (const n of [...names].sort()) if (!next.byName.has(n)) next.byName.set(n, colorAt(index++));
+    return next;
+  }
 }
 
 /** `#rrggbb` or `hsl(...)` with an alpha, for bands. */

@@ -1,9 +1,10 @@
 import './style.css';
-import { destroyCharts, viewerHook } from './chart';
+import { captureChartViews, destroyCharts, restoreChartViews, viewerHook } from './chart';
 import { el, hashPath } from './dom';
-import { curvesPage } from './pages/curves';
+import { type LiveChange, startLive, stopLive } from './live';
+import { curvesPage, updateCurvesInPlace } from './pages/curves';
 import { labPage } from './pages/lab';
-import { runsPage } from './pages/runs';
+import { runsPage, updateRunsInPlace } from './pages/runs';
 import { scalesPage } from './pages/scales';
 import { spectraPage } from './pages/spectra';
 import { filesSource, type PickedFile, serverSource } from './source';
@@ -34,8 +35,34 @@ function render(): void {
   viewerHook().renders++;
 }
 
+/**
+ * Redraws the page after a live update, keeping what the user set: selection and the curve settings
+ * live in `state` and `curveSettings`; the charts' zoom and hidden series and the scroll position are
+ * carried over here. The lab has nothing from the runs; the spectra page only its analysis.json.
+ */
+function liveRender(change: LiveChange): void {
+  const path = hashPath();
+  if (path === '/lab') return;
+  if (path === '/spectra' && !change.analysis && change.removed.length === 0) return;
+  const hook = viewerHook();
+  if ((path === '/curves' && updateCurvesInPlace()) || updateRunsInPlace()) {
+    hook.liveUpdates = (hook.liveUpdates ?? 0) + 1;
+    return;
+  }
+  const views = captureChartViews();
+  const { scrollX, scrollY } = window;
+  render();
+  restoreChartViews(views);
+  // uPlot sizes its canvases in a microtask queued by render(): scroll back once the page has its height.
+  queueMicrotask(() => {
+    window.scrollTo(scrollX, scrollY);
+    hook.liveUpdates = (hook.liveUpdates ?? 0) + 1;
+  });
+}
+
 async function open(files: PickedFile[]): Promise<void> {
   if (files.length === 0) return;
+  stopLive(); // files opened by hand are read once: live following is for the server's log directory
   await useSource(filesSource(files));
   render();
 }
@@ -95,6 +122,7 @@ async function start(): Promise<void> {
   window.addEventListener('hashchange', render);
   await useSource(serverSource());
   render();
+  if (state.source.kind === 'server' && state.error === null) startLive(liveRender);
 }
 
 void start();

@@ -1,5 +1,13 @@
 import { RunColors } from './colors';
-import { type Listing, type LoadedRun, loadRun, type RunSource, serverSource } from './source';
+import {
+  forgetMetricsReads,
+  type Listing,
+  type LoadedRun,
+  loadLiveRun,
+  loadRun,
+  type RunSource,
+  serverSource,
+} from './source';
 
 /** What every page reads: the source, its listing and the loaded runs. */
 export interface AppState {
@@ -11,6 +19,11 @@ export interface AppState {
   error: string | null;
   /** Runs shown on the curve pages (all by default). */
   selected: Set<string>;
+  /**
+   * Runs whose default selection was made (ticked once they had records): a run that appears, or gets
+   * its first records, while followed live is ticked once; the user's ticks are left alone after that.
+   */
+  defaulted: Set<string>;
 }
 
 export const state: AppState = {
@@ -20,16 +33,23 @@ export const state: AppState = {
   colors: new RunColors([]),
   error: null,
   selected: new Set(),
+  defaulted: new Set(),
 };
 
 /** (Re)loads the listing and every run of `source`. */
 export async function useSource(source: RunSource): Promise<void> {
   state.source = source;
   state.error = null;
+  forgetMetricsReads();
   try {
     const listing = await source.list();
     state.listing = listing;
-    state.runs = await Promise.all(listing.runs.map((r) => loadRun(source, r)));
+    const now = listing.now;
+    state.runs = await Promise.all(
+      listing.runs.map((r) =>
+        source.kind === 'server' && now !== undefined ? loadLiveRun(source, r, now) : loadRun(source, r),
+      ),
+    );
   } catch (e) {
     state.listing = null;
     state.runs = [];
@@ -40,4 +60,5 @@ export async function useSource(source: RunSource): Promise<void> {
   }
   state.colors = new RunColors(state.runs.map((r) => r.name));
   state.selected = new Set(state.runs.filter((r) => r.records.length > 0).map((r) => r.name));
+  state.defaulted = new Set(state.selected);
 }

@@ -18,7 +18,9 @@ export function emptyState(): HTMLElement | null {
         {},
         'Train into it with ',
         el('code', {}, `pnpm bmp-train compare --log-dir ${l.label}`),
-        ', then reload; or open run files with the buttons above (or drop them on the page).',
+        state.source.kind === 'server'
+          ? ': its runs appear here as they are written (the page follows the directory); or open run files with the buttons above (or drop them on the page).'
+          : ', then reload; or open run files with the buttons above (or drop them on the page).',
       ),
     );
   }

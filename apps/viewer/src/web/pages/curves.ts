@@ -1,5 +1,5 @@
 import type { SeriesAxis, SeriesPoint } from '@bmp/runlog';
-import { type ChartSeries, type ChartSpec, destroyCharts, renderChart } from '../chart';
+import { type ChartSeries, type ChartSpec, destroyCharts, renderChart, updateChartInPlace } from '../chart';
 import { colorAt, withAlpha } from '../colors';
 import { el } from '../dom';
 import {
@@ -62,7 +62,31 @@ export function curveChartSpec(metric: (typeof CURVE_METRICS)[number]): ChartSpe
   };
 }
 
+/** The parts of the shown curves page a live update rewrites (null when it is not shown). */
+let mounted: { note: HTMLElement; problems: HTMLElement } | null = null;
+
+const shownNote = () =>
+  `${state.selected.size} run(s) shown (tick runs on the runs page). Smoothing: TensorBoard's debiased exponential moving average. ` +
+  'Log scale leaves out values <= 0. Hover a chart for the values; drag to zoom, double-click to reset.';
+
+/**
+ * A live update of the shown curves page without redrawing it: each chart gets its new data in place
+ * (zoom, hidden series, the controls and their focus stay). False when that is not possible (another
+ * page, runs added to or removed from the charts): then the page is drawn anew.
+ */
+export function updateCurvesInPlace(): boolean {
+  if (!mounted?.note.isConnected) return false;
+  const specs = CURVE_METRICS.map((m) => curveChartSpec(m));
+  // A chart that cannot be updated (its series changed) has the whole page drawn anew.
+  if (!specs.every((spec) => updateChartInPlace(spec))) return false;
+  mounted.note.textContent = shownNote();
+  const problems = problemsPanel(state.selected);
+  mounted.problems.replaceChildren(...(problems ? [problems] : []));
+  return true;
+}
+
 export function curvesPage(root: HTMLElement): void {
+  mounted = null;
   root.append(el('h2', {}, 'Curves'));
   const empty = emptyState();
   if (empty) {
@@ -90,6 +114,7 @@ export function curvesPage(root: HTMLElement): void {
   const seeds = el('input', { type: 'checkbox', 'data-testid': 'seed-mean' });
   seeds.checked = s.seeds;
   const charts = el('div', { class: 'charts' });
+  const note = el('p', { class: 'note' }, shownNote());
   const draw = () => {
     // The page's uPlot instances are replaced: destroy the old ones first.
     destroyCharts();
@@ -124,15 +149,12 @@ export function curvesPage(root: HTMLElement): void {
       el('label', {}, log, ' log scale'),
       el('label', {}, seeds, ' mean and spread across seeds (per comparison and optimizer; x = epoch)'),
     ),
-    el(
-      'p',
-      { class: 'note' },
-      `${state.selected.size} run(s) shown (tick runs on the runs page). Smoothing: TensorBoard's debiased exponential moving average. ` +
-        'Log scale leaves out values <= 0. Hover a chart for the values; drag to zoom, double-click to reset.',
-    ),
+    note,
     charts,
   );
   const problems = problemsPanel(state.selected);
-  if (problems) root.append(problems);
+  const problemsBox = el('div', {}, problems);
+  root.append(problemsBox);
+  mounted = { note, problems: problemsBox };
   draw();
 }
