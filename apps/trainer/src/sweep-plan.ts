@@ -11,7 +11,15 @@ import { type GridAxis, type GridEntry, gridKeys, type SweepSpec } from './sweep
 import { resolveLogDir } from './train';
 
 export type SweepRunStatus = 'pending' | 'running' | 'finished' | 'interrupted' | 'diverged' | 'failed';
-export type SweepStatus = 'running' | 'completed' | 'interrupted' | 'diverged' | 'failed' | 'cancelled';
+/** 'queued': enqueued by `sweep --queue`, trained by workers (the runs' directories say how far). */
+export type SweepStatus =
+  | 'running'
+  | 'queued'
+  | 'completed'
+  | 'interrupted'
+  | 'diverged'
+  | 'failed'
+  | 'cancelled';
 
 export interface SweepRunResult {
   epochs: number;

@@ -283,6 +283,11 @@ export interface SweepRunState {
   testError: number | null;
 }
 
+async function queuedRunState(runDir: string, epochs: number): Promise<SweepRunStatus> {
+  const state = await runState(runDir, epochs);
+  return state === 'missing' ? 'pending' : state === 'finished' || state === 'diverged' ? state : 'running';
+}
+
 /** Each run's state now: sweep.json's, with the epochs done read from its metrics.jsonl. */
 export async function sweepStatus(
   dir: string,
@@ -301,7 +306,10 @@ export async function sweepStatus(
       // a line being written: keep sweep.json's numbers
     }
     // 'running' in a sweep whose process is gone (killed): it stopped without saying so
-    const state = run.status === 'running' && !alive ? 'stopped' : run.status;
+    let state: SweepRunState['state'] = run.status === 'running' && !alive ? 'stopped' : run.status;
+    // queued (sweep --queue): workers train the runs; their directories say how far they are
+    if (plan.status === 'queued')
+      state = await queuedRunState(join(plan.dir, run.runName), run.settings.epochs);
     runs.push({ runName: run.runName, state, epoch: epochs, epochs: run.settings.epochs, testError });
   }
   return { plan, alive, runs };

@@ -140,16 +140,18 @@ describe('sweep file and plan', () => {
     );
   });
 
-  it('through the CLI: a bad file and --queue exit 2 and leave nothing', async () => {
+  it('through the CLI: a bad file and --queue without a Redis URL exit 2 and leave nothing', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'bad.yaml'), 'grid: { width: [0] }\n');
     const bad = await runCli(['sweep', join(dir, 'bad.yaml'), '--log-dir', dir]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/bad\.yaml: grid\.width\[0\]: expected a number > 0/);
     writeFileSync(join(dir, 'ok.yaml'), 'name: s\ngrid: { seed: [0] }\n');
-    const queue = await runCli(['sweep', join(dir, 'ok.yaml'), '--queue', '--log-dir', dir]);
+    const queue = await runCli(['sweep', join(dir, 'ok.yaml'), '--queue', '--log-dir', dir], {
+      env: { BMP_REDIS_URL: '' },
+    });
     expect(queue.code).toBe(2);
-    expect(queue.stderr).toMatch(/--queue: not yet/);
+    expect(queue.stderr).toMatch(/--queue: give a Redis URL/);
     expect(existsSync(join(dir, 's'))).toBe(false);
   });
 });

@@ -5,7 +5,11 @@
 import { join } from 'node:path';
 import { type Command, Option } from 'commander';
 import { BACKEND_CHOICES, type BackendChoice, UsageError } from '../config';
+import { EXIT } from '../errors';
 import { createReporter, defaultMode } from '../progress';
+import { DEFAULT_PREFIX } from '../queue/job-data';
+import { checkServer, redisTarget } from '../queue/redis-url';
+import { enqueueSweep, followSweep } from '../queue/sweep-queued';
 import {
   cancelSweep,
   formatStatus,
@@ -56,7 +60,12 @@ export function addSweepCommand(
     )
     .option('--epochs <n>', 'with --resume: a new number of epochs for every run', positiveInt)
     .option('--data-dir <dir>', 'with --resume: a new data directory for every run')
-    .option('--queue [redis-url]', 'run the sweep through the Redis queue (not yet: sweeps run locally)')
+    .option(
+      '--queue [redis-url]',
+      'train the runs on `bmp-train worker`s through Redis (URL or BMP_REDIS_URL); they must share --log-dir',
+    )
+    .option('--detach', 'with --queue: return once the runs are enqueued (follow with sweep status)')
+    .option('--queue-prefix <prefix>', 'with --queue: BullMQ key prefix (default bmp)')
     .option('--json', 'machine-readable progress and result: one JSON object per line on stdout')
     .action(action);
 }
@@ -91,11 +100,27 @@ export async function sweepAction(
     return;
   }
   if (id !== undefined) throw new UsageError(`sweep: one sweep file, got '${first}' and '${id}'`);
-  if (opts.queue !== undefined)
-    throw new UsageError(
-      'sweep --queue: not yet (the queue side is being built); run the sweep locally without --queue, with --jobs n',
-    );
   const backend = opts.backend as BackendChoice | undefined;
+  if (opts.queue === undefined)
+    for (const flag of ['detach', 'queuePrefix'] as const)
+      if (opts[flag] !== undefined)
+        throw new UsageError(`sweep: --${flag === 'detach' ? 'detach' : 'queue-prefix'} goes with --queue`);
+  if (opts.queue !== undefined) {
+    if (opts.resume)
+      throw new UsageError(
+        'sweep --resume with --queue: not available; queued runs go on on the workers (sweep status <dir> shows them), and a run that failed for good is retried by a new sweep or locally with sweep --resume',
+      );
+    if (opts.jobs !== undefined)
+      throw new UsageError('sweep --jobs with --queue: the workers decide (worker --concurrency)');
+    if (!first) throw new UsageError('sweep --queue: give a sweep file');
+    const plan = planSweep(readSweepFile(first), {
+      logDir: opts.logDir as string | undefined,
+      name: opts.name as string | undefined,
+      backend,
+    });
+    await queuedSweep(plan, opts);
+    return;
+  }
   const reporter = createReporter(defaultMode(Boolean(opts.json)));
   const processes = { cli: process.argv[1], execArgv: process.execArgv };
   let plan: SweepPlan;
@@ -160,4 +185,46 @@ function resumeOverrides(opts: Opts): SweepResumeOverrides {
   if (opts.epochs !== undefined) out.epochs = opts.epochs as number;
   if (opts.dataDir !== undefined) out.dataDir = String(opts.dataDir);
   return out;
+}
+
+/** `sweep <file> --queue`: enqueue every run, then follow them to the end (or return with --detach). */
+async function queuedSweep(plan: SweepPlan, opts: Opts): Promise<void> {
+  const target = redisTarget(typeof opts.queue === 'string' ? opts.queue : undefined);
+  await checkServer(target);
+  const prefix = (opts.queuePrefix as string | undefined) ?? DEFAULT_PREFIX;
+  const queued = await enqueueSweep(plan, target, prefix);
+  const out = (s: string) => process.stdout.write(`${s}\n`);
+  out(
+    `queued ${plan.runs.length} run(s) of sweep ${plan.sweepId} on ${target.display} (prefix ${prefix}): ${plan.dir}`,
+  );
+  if (opts.detach) {
+    out(
+      `workers train them (bmp-train worker --log-dir <the same log dir>); see: bmp-train sweep status ${plan.dir}`,
+    );
+    return;
+  }
+  const stop = interrupts(() => null);
+  let result: SweepPlan | null;
+  try {
+    result = await followSweep(plan, target, queued, { write: out, signal: stop.signal });
+  } finally {
+    stop.dispose();
+  }
+  if (result == null) {
+    out(`stopped following; the runs go on on the workers: bmp-train sweep status ${plan.dir}`);
+    process.exitCode = runExit('interrupted', stop);
+    return;
+  }
+  out(`\n${formatSweep(result)}\n\nlogs: ${result.dir} (summary: ${join(result.dir, SWEEP_FILE)})`);
+  const failed = result.runs.filter((r) => r.status === 'failed');
+  for (const r of failed) process.stderr.write(`error: ${r.runName}: ${r.message ?? 'failed'}\n`);
+  process.exitCode = failed.length
+    ? exitOfFailure(failed[0].message)
+    : runExit(result.status === 'diverged' ? 'diverged' : 'completed', stop);
+}
+
+/** A run job that failed for good carries its exit code in its reason (`exit N: ...`). */
+function exitOfFailure(reason: string | undefined): number {
+  const m = /^exit (\d+):/.exec(reason ?? '');
+  return m ? Number(m[1]) : EXIT.internal;
 }

@@ -28,7 +28,10 @@ export interface QueuedCompare {
 }
 
 /** Ended jobs stay in Redis for a week (to be followed and inspected), then go. */
-const KEEP = { removeOnComplete: { age: 7 * 24 * 3600 }, removeOnFail: { age: 7 * 24 * 3600 } };
+export const KEEP_ENDED_JOBS = {
+  removeOnComplete: { age: 7 * 24 * 3600 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+};
 
 export async function enqueueCompare(
   options: CompareOptions,
@@ -67,7 +70,7 @@ export async function enqueuePlan(
       name: 'compare',
       queueName: COMPARES_QUEUE,
       data,
-      opts: { jobId: queue.parentJobId, ...KEEP },
+      opts: { jobId: queue.parentJobId, ...KEEP_ENDED_JOBS },
       children: todo.map((r) => ({
         name: 'run',
         queueName: RUNS_QUEUE,
@@ -82,7 +85,7 @@ export async function enqueuePlan(
           backoff: RUN_JOB_BACKOFF,
           // a run that fails for good ends its dependency: the comparison reports it
           ignoreDependencyOnFailure: true,
-          ...KEEP,
+          ...KEEP_ENDED_JOBS,
         },
       })),
     });
