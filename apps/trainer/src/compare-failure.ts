@@ -17,7 +17,8 @@ export interface RunFailure {
   runDir: string | null;
 }
 
-const CATEGORY_OF_EXIT = new Map<number, ErrorCategory>([
+/** The error category of a failed run's exit code (a comparison or sweep exits with its first's). */
+export const CATEGORY_OF_EXIT = new Map<number, ErrorCategory>([
   [EXIT.usage, 'usage'],
   [EXIT.data, 'data'],
   [EXIT.run, 'run'],

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { failureOf, type RunFailure } from './compare-failure';
+import { CATEGORY_OF_EXIT, failureOf, type RunFailure } from './compare-failure';
 import { runChild } from './compare-processes';
 import { overridableSettings, runState } from './compare-resume';
 import type { TrainSettings } from './config';
@@ -35,14 +35,6 @@ export interface SweepOptions {
   cli?: string;
   execArgv?: string[];
 }
-
-const CATEGORY_OF_EXIT = new Map<number, ErrorCategory>([
-  [EXIT.usage, 'usage'],
-  [EXIT.data, 'data'],
-  [EXIT.run, 'run'],
-  [EXIT.filesystem, 'filesystem'],
-  [EXIT.backend, 'backend'],
-]);
 
 export class SweepFailedError extends Error {
   override name = 'SweepFailedError';
