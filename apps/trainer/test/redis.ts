@@ -1,6 +1,6 @@
 /**
- * A real redis-server for the queue tests: 127.0.0.1, a free port, no persistence, in a temporary
- * directory; killed after. Where redis-server is not installed the tests are skipped with a notice,
+ * A real redis-server for the queue tests: 127.0.0.1, a free port, in a temporary directory (no
+ * persistence, or an append-only file for restart tests); killed after. Where redis-server is not installed the tests are skipped with a notice,
  * unless BMP_REQUIRE_REDIS=1 (CI), where its absence fails them.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -36,41 +36,52 @@ export interface RedisServer {
   port: number;
   url: string;
   stop(): Promise<void>;
+  /** Stops the server (SIGTERM: an append-only file is flushed) and starts it again on the same port and files. */
+  restart(downMs?: number): Promise<void>;
 }
 
-/** Starts redis-server (with `requirepass` when a password is given) and waits until it answers PING. */
-export async function startRedis(password?: string): Promise<RedisServer> {
+/**
+ * Starts redis-server (with `requirepass` when a password is given) and waits until it answers PING.
+ * `appendonly: true` keeps the data in an append-only file, so that `restart()` loses nothing.
+ */
+export async function startRedis(
+  password?: string,
+  options: { appendonly?: boolean } = {},
+): Promise<RedisServer> {
   const dir = tempDir('bmp-redis-');
   const port = await freePort();
-  const args = [
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-    '--dir',
-    dir,
-  ];
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir];
+  args.push('--appendonly', options.appendonly ? 'yes' : 'no');
   if (password) args.push('--requirepass', password);
-  const child: ChildProcess = spawn(REDIS_BIN, args, { stdio: 'ignore' });
-  const stop = async () => {
-    if (child.exitCode != null) return;
+  let child: ChildProcess;
+  const halt = async (signal: NodeJS.Signals) => {
+    if (child.exitCode != null || child.signalCode != null) return;
     const closed = new Promise((res) => child.once('exit', res));
-    child.kill('SIGKILL');
+    child.kill(signal);
     await closed;
   };
-  const deadline = Date.now() + 10_000;
-  while (!(await answers(port))) {
-    if (child.exitCode != null || Date.now() > deadline) {
-      await stop();
-      throw new Error(`redis-server on port ${port} did not answer PING`);
+  const start = async () => {
+    child = spawn(REDIS_BIN, args, { stdio: 'ignore' });
+    const deadline = Date.now() + 10_000;
+    while (!(await answers(port))) {
+      if (child.exitCode != null || Date.now() > deadline) {
+        await halt('SIGKILL');
+        throw new Error(`redis-server on port ${port} did not answer PING`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
     }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { port, url: `redis://127.0.0.1:${port}`, stop };
+  };
+  await start();
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    stop: () => halt('SIGKILL'),
+    restart: async (downMs = 1500) => {
+      await halt('SIGTERM');
+      await new Promise((r) => setTimeout(r, downMs));
+      await start();
+    },
+  };
 }
 
 /** True when the server replies to PING (+PONG, or -NOAUTH with a password: it is up either way). */

@@ -59,8 +59,13 @@ async function pollRuns(
     if (state === 'active' && p) text = progressText(p);
     if (state === 'failed') text = `failed (attempt ${job?.attemptsMade ?? '?'}): ${job?.failedReason ?? ''}`;
     if (state === 'completed') text = `completed (${job?.returnvalue?.status ?? '?'})`;
-    if (state === 'completed' || state === 'failed') done++;
-    fraction += state === 'completed' || state === 'failed' ? 1 : fractionDone(p);
+    // A job missing from Redis will not come back (Redis restarted without its append-only file, or the
+    // job expired): it counts as ended, and the run as failed.
+    if (!job)
+      text = `gone from Redis (job ${runJobs[name]}): was Redis restarted without its append-only file?`;
+    const ended = state === 'completed' || state === 'failed' || !job;
+    if (ended) done++;
+    fraction += ended ? 1 : fractionDone(p);
     if (last.get(name) !== text) {
       last.set(name, text);
       write(`[${name}] ${text}`);
@@ -80,21 +85,46 @@ async function followRuns<T>(
   const started = Date.now();
   const total = Object.keys(runJobs).length;
   let lastEta = 0;
+  let downSince: number | null = null;
   for (;;) {
     if (options.signal?.aborted) return null;
-    const snapshot = await pollRuns(runs, runJobs, last, options.write);
-    const elapsed = (Date.now() - started) / 1000;
-    const { share } = snapshot;
-    if (share > 0 && share < 1 && Date.now() - lastEta > 10_000) {
-      lastEta = Date.now();
-      options.write(
-        `${snapshot.done}/${total} runs done, ${(100 * share).toFixed(0)}%, about ${Math.round((elapsed * (1 - share)) / share)} s left`,
-      );
+    try {
+      const snapshot = await pollRuns(runs, runJobs, last, options.write);
+      if (downSince != null)
+        options.write(`Redis is back after ${Math.round((Date.now() - downSince) / 1000)} s`);
+      downSince = null;
+      const elapsed = (Date.now() - started) / 1000;
+      const { share } = snapshot;
+      if (share > 0 && share < 1 && Date.now() - lastEta > 10_000) {
+        lastEta = Date.now();
+        options.write(
+          `${snapshot.done}/${total} runs done, ${(100 * share).toFixed(0)}%, about ${Math.round((elapsed * (1 - share)) / share)} s left`,
+        );
+      }
+      const result = await ended(snapshot);
+      if (result !== undefined) return result;
+    } catch (error) {
+      // A Redis restart or a network blip: the workers go on; keep following once it answers again.
+      if (!isConnectionError(error)) throw error;
+      if (downSince == null) {
+        downSince = Date.now();
+        options.write(
+          `Redis unreachable (${(error as Error).message}); still following, retrying every second`,
+        );
+      } else if (Date.now() - downSince > REDIS_DOWN_LIMIT_MS) throw error;
     }
-    const result = await ended(snapshot);
-    if (result !== undefined) return result;
     await new Promise((res) => setTimeout(res, options.intervalMs ?? 1000));
   }
+}
+
+/** How long the coordinator waits for an unreachable Redis before it gives up following. */
+const REDIS_DOWN_LIMIT_MS = 10 * 60_000;
+
+function isConnectionError(error: unknown): boolean {
+  const text = `${(error as { code?: string })?.code ?? ''} ${(error as Error)?.message ?? ''}`;
+  return /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|Connection is closed|max retries per request|Stream isn't writeable|LOADING/i.test(
+    text,
+  );
 }
 
 /** Waits for the comparison's parent job to end; returns its result (or null when interrupted). */
@@ -111,6 +141,10 @@ export async function followCompare(
       const ps = parent ? await parent.getState() : 'unknown';
       if (ps === 'completed') return parent!.returnvalue;
       if (ps === 'failed') throw new Error(`the comparison's summary job failed: ${parent!.failedReason}`);
+      if (!parent)
+        throw new Error(
+          `the comparison's job ${queued.parentJobId} is gone from Redis (restarted without its append-only file?); its runs' directories keep what was trained: continue with compare --resume <dir> --queue`,
+        );
       return undefined;
     });
   } finally {
