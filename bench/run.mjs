@@ -8,6 +8,7 @@ const BENCHMARKS = {
   optimizer: () => import('./optimizer.mjs'),
   train: () => import('./train.mjs'),
   hessian: () => import('./hessian.mjs'),
+  'queue-load': () => import('./queue-load.mjs'),
 };
 
 function usage(name, mod) {
