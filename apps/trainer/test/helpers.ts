@@ -76,3 +76,14 @@ export const TINY = [
   'wasm',
 ];
 export const TINY_MLP = [...TINY, '--model', 'mlp', '--width', '16'];
+
+/** The tiny settings above as a sweep file's `base` (sweep and queue tests). */
+export const TINY_SWEEP_BASE = {
+  dataset: 'synthetic',
+  'image-shape': '8x8x1',
+  'synthetic-count': 240,
+  'batch-size': 40,
+  backend: 'wasm',
+  model: 'mlp',
+  width: 16,
+};

@@ -4,20 +4,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, tempDir } from './helpers';
+import { runCli, TINY_SWEEP_BASE, tempDir } from './helpers';
 import { type RedisServer, redisAvailable, startRedis } from './redis';
 import { killAll, stableMetrics, startWorker, type WorkerProcess } from './workers';
 
-const BASE = {
-  dataset: 'synthetic',
-  'image-shape': '8x8x1',
-  'synthetic-count': 240,
-  'batch-size': 40,
-  backend: 'wasm',
-  model: 'mlp',
-  width: 16,
-  epochs: 8,
-};
+const BASE = { ...TINY_SWEEP_BASE, epochs: 8 };
 
 describe.skipIf(!redisAvailable())('Redis restarted mid-sweep (append-only file)', () => {
   let redis: RedisServer;

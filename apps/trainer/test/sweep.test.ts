@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { EpochRecord } from '../src/runlog';
 import { parseSweepSpec, readSweepFile } from '../src/sweep-file';
 import { expandGrid, planSweep, type SweepPlan } from '../src/sweep-plan';
-import { runCli, TINY_MLP, tempDir } from './helpers';
+import { runCli, TINY_MLP, TINY_SWEEP_BASE, tempDir } from './helpers';
 
 /** Everything of the epoch records but timings and the comparison/sweep id. */
 function epochs(runDir: string) {
@@ -19,15 +19,7 @@ function epochs(runDir: string) {
 const readPlan = (dir: string): SweepPlan => JSON.parse(readFileSync(join(dir, 'sweep.json'), 'utf8'));
 
 // TINY_MLP as a sweep file's base (flag spellings, as the file accepts them)
-const BASE = {
-  dataset: 'synthetic',
-  'image-shape': '8x8x1',
-  'synthetic-count': 240,
-  'batch-size': 40,
-  backend: 'wasm',
-  model: 'mlp',
-  width: 16,
-};
+const BASE = { ...TINY_SWEEP_BASE };
 const RUNS = [
   'optimizer-sgd_seed-0',
   'optimizer-sgd_seed-1',
