@@ -15,6 +15,7 @@ import {
   writeSummary,
 } from './compare-summary';
 import { NATIVE_THREADS_ENV } from './environment';
+import { EXIT } from './errors';
 import { callbackReporter, type ProgressEvent, type Reporter } from './progress';
 import type { RunResult } from './run';
 import { writeJsonAtomic } from './runlog';
@@ -52,6 +53,7 @@ export async function compareInProcesses(
   options.signal?.addEventListener('abort', onAbort);
   const runOne = async (run: PlannedRun) => {
     const outcome = await runChild(plan, run, options, reporter, children);
+    if ('stopped' in outcome) return; // not in the results: the comparison is interrupted, --resume continues it
     if ('failure' in outcome) failures.push(outcome.failure);
     else
       results.set(
@@ -102,7 +104,7 @@ export async function runChild(
   options: ChildOptions,
   reporter: Reporter,
   children: Set<ChildProcess>,
-): Promise<{ status: RunResult['status']; message?: string } | { failure: RunFailure }> {
+): Promise<{ status: RunResult['status']; message?: string } | { failure: RunFailure } | { stopped: true }> {
   const child = spawn(
     process.execPath,
     [
@@ -144,9 +146,14 @@ export async function runChild(
     reporter.event(e);
   });
   createInterface({ input: child.stderr! }).on('line', (line) => stderr.push(line));
-  const code: number = await new Promise((res) => child.on('close', (c) => res(c ?? 1)));
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((res) =>
+    child.on('close', (c, s) => res([c, s])),
+  );
   children.delete(child);
   if (end) return end;
+  // Stopped by the signal passed on to it before it could report (still starting, or between a
+  // checkpoint and its end event): not a failure; the run is continued by --resume.
+  if (stoppedBySignal(code, signal)) return { stopped: true };
   // the run printed its error (one or two lines starting with 'error:'); it did not finish
   const runDir = join(plan.dir, run.runName);
   const text = stderr
@@ -158,9 +165,14 @@ export async function runChild(
   return {
     failure: {
       runName: run.runName,
-      exitCode: code,
-      message: text || `exited with code ${code}`,
+      exitCode: code ?? 1,
+      message: text || (signal ? `killed by ${signal}` : `exited with code ${code}`),
       runDir: existsSync(runDir) ? runDir : null,
     },
   };
+}
+
+/** A child that died of SIGINT/SIGTERM, or exited with their codes (130, 143). */
+function stoppedBySignal(code: number | null, signal: NodeJS.Signals | null): boolean {
+  return signal === 'SIGINT' || signal === 'SIGTERM' || code === EXIT.sigint || code === EXIT.sigterm;
 }

@@ -156,7 +156,10 @@ async function execute(
       reporter,
       children,
     );
-    if ('failure' in outcome) {
+    if ('stopped' in outcome) {
+      // stopped before it reported its end: interrupted if it wrote anything, else not started
+      await finish(run, existsSync(join(plan.dir, run.runName)) ? 'interrupted' : 'pending');
+    } else if ('failure' in outcome) {
       failures.push(outcome.failure);
       await finish(run, 'failed', { exitCode: outcome.failure.exitCode, message: outcome.failure.message });
     } else await finish(run, statusOf(outcome.status), outcome.message ? { message: outcome.message } : {});
