@@ -72,6 +72,8 @@ export interface SweepPlan {
   groups?: SweepGroupRow[];
   resumes?: unknown[];
   cancelledAt?: string;
+  /** `sweep --queue`: where its run jobs are (server without password, key prefix, run -> job id). */
+  queue?: { server: string; prefix: string; runJobs: Record<string, string> };
 }
 
 type Point = Record<string, unknown>;

@@ -76,6 +76,10 @@ export async function resumeSweep(
   options: SweepOptions,
 ): Promise<SweepPlan> {
   const plan = await readSweepPlan(dir);
+  if (plan.status === 'queued')
+    throw new UsageError(
+      `${dir}: the sweep is queued: workers train its runs (bmp-train sweep status ${dir}); to continue it here, cancel it first (bmp-train sweep cancel ${dir} --queue <redis-url>)`,
+    );
   if (isAlive(plan))
     throw new UsageError(`${dir}: the sweep is running (process ${plan.pid}); stop it first (Ctrl-C there)`);
   const resumeFlags = new Map<string, boolean>();

@@ -8,8 +8,8 @@ import { BACKEND_CHOICES, type BackendChoice, UsageError } from '../config';
 import { EXIT } from '../errors';
 import { createReporter, defaultMode } from '../progress';
 import { DEFAULT_PREFIX } from '../queue/job-data';
-import { checkServer, redisTarget } from '../queue/redis-url';
-import { enqueueSweep, followSweep } from '../queue/sweep-queued';
+import { checkServer, REDIS_URL_ENV, redisTarget } from '../queue/redis-url';
+import { cancelQueuedSweep, enqueueSweep, followSweep } from '../queue/sweep-queued';
 import {
   cancelSweep,
   formatStatus,
@@ -89,6 +89,8 @@ export async function sweepAction(
           ? `${JSON.stringify({ type: 'sweep-status', ...s, plan: undefined, sweepId: s.plan.sweepId, dir: s.plan.dir, status: s.plan.status })}\n`
           : `${formatStatus(s)}\n`,
       );
+    } else if ((await readSweepPlan(dir)).status === 'queued') {
+      await cancelQueued(dir, opts);
     } else {
       const plan = await cancelSweep(dir);
       process.stdout.write(
@@ -210,6 +212,11 @@ async function queuedSweep(plan: SweepPlan, opts: Opts): Promise<void> {
   } finally {
     stop.dispose();
   }
+  if (result?.status === 'cancelled') {
+    out(`the sweep was cancelled (bmp-train sweep cancel); see: bmp-train sweep status ${plan.dir}`);
+    process.exitCode = EXIT.sigint;
+    return;
+  }
   if (result == null) {
     out(`stopped following; the runs go on on the workers: bmp-train sweep status ${plan.dir}`);
     process.exitCode = runExit('interrupted', stop);
@@ -221,6 +228,38 @@ async function queuedSweep(plan: SweepPlan, opts: Opts): Promise<void> {
   process.exitCode = failed.length
     ? exitOfFailure(failed[0].message)
     : runExit(result.status === 'diverged' ? 'diverged' : 'completed', stop);
+}
+
+/**
+ * `sweep cancel` of a queued sweep: through the Redis of --queue, else BMP_REDIS_URL, else the server
+ * stored in sweep.json when it has no password (a stored URL never holds one).
+ */
+async function cancelQueued(dir: string, opts: Opts): Promise<void> {
+  const plan = await readSweepPlan(dir);
+  const stored = plan.queue?.server;
+  const url =
+    typeof opts.queue === 'string'
+      ? opts.queue
+      : (process.env[REDIS_URL_ENV] ?? (stored && !stored.includes('***') ? stored : undefined));
+  if (!url)
+    throw new UsageError(
+      `sweep cancel ${dir}: the sweep is queued on ${stored ?? 'a Redis server'}; give its URL with --queue <redis-url> (or set ${REDIS_URL_ENV})`,
+    );
+  const target = redisTarget(url);
+  await checkServer(target);
+  const out = (s: string) => process.stdout.write(`${s}\n`);
+  out(
+    `cancelling sweep ${plan.sweepId} on ${target.display}: waiting runs leave the queue, running ones checkpoint`,
+  );
+  const { plan: done, outcome } = await cancelQueuedSweep(plan, target);
+  out(
+    `sweep ${done.sweepId}: cancelled (${outcome.removed.length} run(s) taken off the queue, ${outcome.stopped.length} stopped at a checkpoint, ${outcome.ended.length} had ended)`,
+  );
+  if (outcome.stillRunning.length)
+    process.stderr.write(
+      `warning: still running after the wait (their workers stop them at their next poll): ${outcome.stillRunning.join(', ')}\n`,
+    );
+  out(`continue it on this machine with: bmp-train sweep --resume ${done.dir}`);
 }
 
 /** A run job that failed for good carries its exit code in its reason (`exit N: ...`). */

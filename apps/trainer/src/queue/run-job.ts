@@ -9,12 +9,14 @@ import { rmdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { DelayedError, type Job, UnrecoverableError, WaitingError } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { overridableSettings, runState } from '../compare-resume';
 import { readRunResult } from '../compare-summary';
 import { describeError } from '../errors';
 import type { ProgressEvent, Reporter } from '../progress';
 import type { RunResult } from '../run';
 import { train } from '../train';
+import { CANCELLED, cancelKey, watchCancel } from './cancel';
 import { checkRunPath, type RunJobData, type RunJobProgress, type RunJobResult } from './job-data';
 import { acquireLease, keepRenewed } from './lease';
 
@@ -31,6 +33,8 @@ export interface RunJobContext {
   onLeaseLost: (runDir: string) => void;
   /** Seconds between progress updates of a job (default 1). */
   progressSeconds?: number;
+  /** Where stop requests of `sweep cancel` are polled (the worker's own connection and key prefix). */
+  cancels?: { client: Redis; prefix: string };
 }
 
 /** Categories of errors that another attempt would meet again. */
@@ -66,8 +70,18 @@ export async function processRunJob(
   }
   const { lease } = got;
   const stopRenewing = keepRenewed(lease, ctx.leaseMs, () => ctx.onLeaseLost(runDir));
+  // a cancel stops the run as a signal does (checkpoint at the next step), then ends the job for good
+  const cancel = new AbortController();
+  const stopWatching = ctx.cancels
+    ? watchCancel(ctx.cancels.client, ctx.cancels.prefix, String(job.id), () => cancel.abort('SIGINT'))
+    : () => undefined;
   try {
-    const result = await trainOrResume(job, runDir, runName, ctx, settings, compareId);
+    if (ctx.cancels && (await ctx.cancels.client.exists(cancelKey(ctx.cancels.prefix, String(job.id)))))
+      throw new UnrecoverableError(CANCELLED);
+    const stop = AbortSignal.any([ctx.stop, cancel.signal]);
+    const result = await trainOrResume(job, runDir, runName, { ...ctx, stop }, settings, compareId);
+    if (result.status === 'interrupted' && cancel.signal.aborted && !ctx.stop.aborted)
+      throw new UnrecoverableError(CANCELLED);
     if (result.status === 'interrupted') {
       stopRenewing();
       await lease.release();
@@ -83,12 +97,13 @@ export async function processRunJob(
       bestTestError: result.bestTestError,
     };
   } catch (e) {
-    if (e instanceof WaitingError || e instanceof DelayedError) throw e;
+    if (e instanceof WaitingError || e instanceof DelayedError || e instanceof UnrecoverableError) throw e;
     const d = describeError(e);
     if (PERMANENT.has(d.category))
       throw new UnrecoverableError(`exit ${d.exitCode}: ${d.message.split('\n')[0]}`);
     throw e;
   } finally {
+    stopWatching();
     stopRenewing();
     await lease.release();
     // a run that failed before writing anything leaves no directory behind (as a local comparison)

@@ -6,6 +6,7 @@
  * closes and the process exits 143/130.
  */
 import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
 import { EXIT } from '../errors';
 import type { Interrupts } from '../interrupts';
 import type { Reporter } from '../progress';
@@ -45,6 +46,9 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
   };
   const say = (text: string, level: 'info' | 'warn' | 'error' = 'info') =>
     o.reporter.event({ type: 'message', level, text });
+  // polls the stop requests of `sweep cancel` for the jobs being trained
+  const cancelClient = new Redis(o.target.options);
+  cancelClient.on('error', () => undefined); // the workers report an unreachable Redis
   const runs = new Worker<RunJobData, RunJobResult>(
     RUNS_QUEUE,
     (job, token) =>
@@ -53,6 +57,7 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
         leaseMs: lockMs,
         stop: o.stop.signal,
         reporter: o.reporter,
+        cancels: { client: cancelClient, prefix: o.prefix },
         onLeaseLost: (dir) => {
           // another worker owns the run now: stop writing at once (its job was redelivered)
           say(`lost the lease of ${dir} to another worker: quitting without writing`, 'error');
@@ -89,5 +94,6 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
   await runs.close();
   await compares.close();
   await runsQueue.close();
+  cancelClient.disconnect();
   return o.stop.exitCode() ?? EXIT.ok;
 }
