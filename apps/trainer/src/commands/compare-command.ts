@@ -1,4 +1,5 @@
 /** `bmp-train compare` (the default command): both optimizers, run for run; `--resume` continues one. */
+
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { type CompareResult, compare, compareInProcesses, formatTable, resumeCompare } from '../compare';
@@ -7,6 +8,7 @@ import { EXIT } from '../errors';
 import { createReporter, defaultMode, type Reporter } from '../progress';
 import { queuedCompareAction } from './compare-queued';
 import { defaultJobs, resumedBackend } from './default-jobs';
+import { trainerCommand, viewerCommand } from './hints';
 import { interrupts, runExit } from './outcome';
 import { integer, positiveInt, positiveList, seedsOption } from './parsers';
 import { addRunOptions, explicitSettings, type Opts } from './run-options';
@@ -140,8 +142,8 @@ function resultText(result: CompareResult): string {
     `logs: ${result.dir}`,
     `  per run: config.json, metrics.jsonl, TensorBoard events, checkpoints/; summary: ${join(result.dir, 'compare.json')}`,
     `  TensorBoard: tensorboard --logdir ${result.dir}`,
-    `  viewer (from the repository): pnpm viewer --log-dir ${dirname(result.dir)}`,
-    `  local Hessians of a run: pnpm bmp-train analyze ${join(result.dir, '<run>')}`,
+    `  viewer: ${viewerCommand(dirname(result.dir))}`,
+    `  local Hessians of a run: ${trainerCommand(`analyze ${join(result.dir, '<run>')}`)}`,
   );
   if (result.status !== 'completed')
     out.push(

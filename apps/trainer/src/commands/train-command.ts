@@ -1,4 +1,5 @@
 /** `bmp-train train`: one run (also a comparison's child run, through the hidden --compare-* flags). */
+
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { type Command, Option } from 'commander';
@@ -8,6 +9,7 @@ import { createReporter, defaultMode, type Reporter } from '../progress';
 import type { RunResult } from '../run';
 import { readSweepPlan } from '../sweep-plan';
 import { train } from '../train';
+import { viewerCommand } from './hints';
 import { interrupts, runExit } from './outcome';
 import { integer, positive } from './parsers';
 import { addRunOptions, explicitSettings, type Opts } from './run-options';
@@ -105,6 +107,6 @@ function printResult(result: RunResult): void {
     );
   stream.write(
     `logs: ${result.runDir} (config.json, metrics.jsonl, TensorBoard events: tensorboard --logdir ${result.runDir}, checkpoints/)\n` +
-      `viewer (from the repository): pnpm viewer --log-dir ${dirname(result.runDir)}\n`,
+      `viewer: ${viewerCommand(dirname(result.runDir))}\n`,
   );
 }
