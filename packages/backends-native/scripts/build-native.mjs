@@ -123,7 +123,10 @@ const compiler = findCompiler();
 if (compiler == null) fail(`no C++ compiler found (${COMPILER_CANDIDATES_TEXT})`);
 if (!force) {
   const have = fitting(outDir, sources);
-  const same = have.manifest?.compiler?.version === compiler.version && have.isas.length === variants.length;
+  const flags = (isa) => JSON.stringify(have.manifest?.binaries.find((b) => b.isa === isa)?.flags);
+  const same =
+    have.manifest?.compiler?.version === compiler.version &&
+    variants.every((v) => flags(v.isa) === JSON.stringify(v.flags));
   if (same) {
     say(`${relative(ROOT, outDir)} is up to date (${have.isas.join(', ')}, ${compiler.version})`);
     process.exit(0);
