@@ -55,21 +55,27 @@ export function variantsFor(arch) {
   return ISA_VARIANTS[arch] ?? [];
 }
 
+let glibcRuntime;
+
+/** The glibc version Node.js runs on ("2.36"), or null (musl), from process.report (read once: slow). */
+function glibcRuntimeVersion() {
+  if (glibcRuntime === undefined) {
+    const report = process.report;
+    if (report && 'excludeNetwork' in report) report.excludeNetwork = true;
+    glibcRuntime = report?.getReport()?.header?.glibcVersionRuntime ?? null;
+  }
+  return glibcRuntime;
+}
+
 /** 'glibc', 'musl' or null (not Linux): which C library the running Node.js links against. */
 export function detectLibc(platform = process.platform) {
   if (platform !== 'linux') return null;
-  const report = process.report;
-  if (report && 'excludeNetwork' in report) report.excludeNetwork = true;
-  const header = report?.getReport()?.header;
-  return header?.glibcVersionRuntime ? 'glibc' : 'musl';
+  return glibcRuntimeVersion() != null ? 'glibc' : 'musl';
 }
 
 /** The glibc version of the running Node.js ("2.36"), or null. */
 export function detectGlibcVersion(platform = process.platform) {
-  if (platform !== 'linux') return null;
-  const report = process.report;
-  if (report && 'excludeNetwork' in report) report.excludeNetwork = true;
-  return report?.getReport()?.header?.glibcVersionRuntime ?? null;
+  return platform === 'linux' ? glibcRuntimeVersion() : null;
 }
 
 /** This host: `{ platform, arch, libc, glibc, napi }` (napi: the highest Node-API version Node offers). */
