@@ -225,8 +225,7 @@ const manifest = {
       : null,
   },
   left_out: {
-    '@bmp/backends-native':
-      'not bundled: the bundle is for GPU runs (wasm uses its own kernels)',
+    '@bmp/backends-native': 'not bundled: the bundle is for GPU runs (wasm uses its own kernels)',
     '@tensorflow/tfjs-node, -node-gpu': 'libtensorflow is not installed here',
   },
   totalBytes,
