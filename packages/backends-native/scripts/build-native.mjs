@@ -14,7 +14,7 @@
 // @bmp/backends then runs its WebAssembly kernels. Binaries are written to temporary files and renamed,
 // and the manifest last, so an interrupted build never leaves a binary that its manifest vouches for.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +28,7 @@ import {
 } from './native-manifest.mjs';
 import {
   addonFileName,
+  compareVersions,
   fileHash,
   hostTarget,
   NAPI_VERSION,
@@ -105,6 +106,21 @@ function compile(cxx, variant, includeDir) {
   });
 }
 
+/**
+ * The newest glibc symbol version the binaries link against (GLIBC_2.34, ...: the version strings are in
+ * the dynamic string table), so that a system with an older glibc refuses them instead of failing to
+ * load them; the build machine's glibc when none is found.
+ */
+function glibcNeeded(files) {
+  let newest = null;
+  for (const file of files) {
+    for (const [, v] of readFileSync(file, 'latin1').matchAll(/GLIBC_(\d+\.\d+(?:\.\d+)?)/g)) {
+      if (newest == null || compareVersions(v, newest) > 0) newest = v;
+    }
+  }
+  return newest ?? host.glibc;
+}
+
 if (process.env.BMP_SKIP_NATIVE === '1') fail('BMP_SKIP_NATIVE=1, not compiling the native kernels');
 const variants = variantsFor(host.arch);
 if (variants.length === 0) fail(`no native build for ${host.arch} (built: ${['x64', 'arm64'].join(', ')})`);
@@ -123,12 +139,11 @@ const compiler = findCompiler();
 if (compiler == null) fail(`no C++ compiler found (${COMPILER_CANDIDATES_TEXT})`);
 if (!force) {
   const have = fitting(outDir, sources);
+  // Up to date: every variant there, built from these sources with these flags for this host (by any
+  // compiler: the release collects prebuilds made elsewhere, and they must not be rebuilt here).
   const flags = (isa) => JSON.stringify(have.manifest?.binaries.find((b) => b.isa === isa)?.flags);
-  const same =
-    have.manifest?.compiler?.version === compiler.version &&
-    variants.every((v) => flags(v.isa) === JSON.stringify(v.flags));
-  if (same) {
-    say(`${relative(ROOT, outDir)} is up to date (${have.isas.join(', ')}, ${compiler.version})`);
+  if (have.manifest && variants.every((v) => flags(v.isa) === JSON.stringify(v.flags))) {
+    say(`${relative(ROOT, outDir)} is up to date (${have.isas.join(', ')}, ${have.manifest.compiler?.version})`);
     process.exit(0);
   }
 }
@@ -163,7 +178,7 @@ writeManifest(outDir, {
   platform: host.platform,
   arch: host.arch,
   libc: host.libc,
-  glibc: host.glibc,
+  glibc: host.libc === 'glibc' ? glibcNeeded(built.map((b) => join(outDir, b.file))) : null,
   sourceHash: sources,
   compiler: { command: compiler.cxx, version: compiler.version },
   builtAt: new Date().toISOString(),

@@ -51,7 +51,9 @@ export function checkManifest(manifest, host, sources) {
     manifest.glibc &&
     compareVersions(manifest.glibc, host.glibc) > 0
   ) {
-    problems.push(`built against glibc ${manifest.glibc}, this system has ${host.glibc}`);
+    problems.push(
+      `needs glibc ${manifest.glibc} (the newest symbol version its binaries link), this system has ${host.glibc}`,
+    );
   }
   if (manifest.sourceHash !== sources) {
     problems.push('built from other C++ sources than the ones in src/native (source hash differs)');
