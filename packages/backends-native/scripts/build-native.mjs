@@ -135,18 +135,20 @@ if (!prebuild && !force) {
   }
   say(`no prebuilt kernels fit (${pre.problem}); compiling`);
 }
-const compiler = findCompiler();
-if (compiler == null) fail(`no C++ compiler found (${COMPILER_CANDIDATES_TEXT})`);
 if (!force) {
   const have = fitting(outDir, sources);
   // Up to date: every variant there, built from these sources with these flags for this host (by any
   // compiler: the release collects prebuilds made elsewhere, and they must not be rebuilt here).
   const flags = (isa) => JSON.stringify(have.manifest?.binaries.find((b) => b.isa === isa)?.flags);
   if (have.manifest && variants.every((v) => flags(v.isa) === JSON.stringify(v.flags))) {
-    say(`${relative(ROOT, outDir)} is up to date (${have.isas.join(', ')}, ${have.manifest.compiler?.version})`);
+    say(
+      `${relative(ROOT, outDir)} is up to date (${have.isas.join(', ')}, ${have.manifest.compiler?.version})`,
+    );
     process.exit(0);
   }
 }
+const compiler = findCompiler();
+if (compiler == null) fail(`no C++ compiler found (${COMPILER_CANDIDATES_TEXT})`);
 
 const includeDir = createRequire(import.meta.url)('node-api-headers').include_dir;
 mkdirSync(outDir, { recursive: true });
