@@ -972,7 +972,7 @@ function writeResults() {
 
 let exitCode = 1;
 try {
-  log(`pack check: ${PACKAGES.map((p) => p.name).join(', ')} (temp dir ${tmpRoot})`);
+  log(`pack check: ${PACKAGES.map((p) => p.name).join(', ')} (Node ${process.version}, temp dir ${tmpRoot})`);
   for (const pkg of PACKAGES) {
     if (!existsSync(join(pkg.dir, 'package.json'))) throw new Error(`${pkg.dir}/package.json not found`);
   }
