@@ -1,7 +1,7 @@
 // The choice of variant from injected CPU features and binaries (no addon needed): the best the CPU runs,
 // BMP_NATIVE_ISA picking a lower one, and refusals (CPU lacks it, no binary, unknown name) that say why.
 import { describe, expect, it } from 'vitest';
-import { ISA_VARIANTS } from '../scripts/native-target.mjs';
+import { compareVersions, ISA_VARIANTS, prebuildDirName } from '../scripts/native-target.mjs';
 import { agreedFlags, cpuFeatureSet, parseCpuinfoFlags } from '../src/cpu-flags';
 import { requestedIsa, selectIsa, supportedIsas } from '../src/isa-select';
 
@@ -99,5 +99,19 @@ describe('CPU features', () => {
     expect(supportedIsas('x64', cpuFeatureSet(X64, procWithoutAvx512, cpuid))).toEqual(['baseline', 'avx2']);
     // Before the baseline addon is loaded (no CPUID report): only /proc/cpuinfo, enough for the baseline.
     expect(supportedIsas('x64', cpuFeatureSet(X64, cpuid, null))).toEqual(['baseline']);
+  });
+});
+
+describe('native-target', () => {
+  it('names prebuild folders as prebuild tools do (musl gets its own)', () => {
+    expect(prebuildDirName({ platform: 'linux', arch: 'x64', libc: 'glibc' })).toBe('linux-x64');
+    expect(prebuildDirName({ platform: 'linux', arch: 'arm64', libc: 'musl' })).toBe('linux-arm64-musl');
+    expect(prebuildDirName({ platform: 'darwin', arch: 'arm64', libc: null })).toBe('darwin-arm64');
+  });
+
+  it('compares glibc versions numerically', () => {
+    expect(compareVersions('2.36', '2.4')).toBeGreaterThan(0);
+    expect(compareVersions('2.35', '2.35.0')).toBe(0);
+    expect(compareVersions('2.28', '2.31')).toBeLessThan(0);
   });
 });
