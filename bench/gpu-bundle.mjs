@@ -9,7 +9,7 @@
 //   app/bmp-train.mjs         apps/trainer's CLI with its dependencies (esbuild, ESM, code split with...)
 //   app/bench.mjs             ...bench/run.mjs and its dependencies (shared chunks app/chunk-*.mjs)
 //   app/*.wasm                tfjs-backend-wasm's binaries (wasm falls back to its own kernels: the native
-//                             C++ addon, built with -march=native, is left out)
+//                             C++ addon is left out; the bundle is for GPU runs)
 //   app/torch_train_reference.py, app/dawn-adapters.mjs (what Dawn reports: bench/lib/dawn-adapters.mjs)
 //   app/node_modules/webgpu/  Dawn's Node bindings (the `webgpu` package), linux-x64 only; dawn.node.xz
 //   data/fashion-mnist-subset the embedded Fashion-MNIST subset of @bmp/datasets
@@ -122,7 +122,7 @@ const result = await esbuild.build({
   ignoreAnnotations: true,
   banner: { js: banner },
   // Loaded at run time when present, or not at all: Dawn stays a real package (its dawn.node is found
-  // next to its index.js); libtensorflow, webgl and the -march=native addon are not brought.
+  // next to its index.js); libtensorflow, webgl and the native C++ addon are not brought.
   external: [
     'webgpu',
     '@tensorflow/tfjs-node',
@@ -225,8 +225,7 @@ const manifest = {
       : null,
   },
   left_out: {
-    '@bmp/backends-native':
-      'built with -march=native: could SIGILL on another CPU (wasm uses its own kernels)',
+    '@bmp/backends-native': 'not bundled: the bundle is for GPU runs (wasm uses its own kernels)',
     '@tensorflow/tfjs-node, -node-gpu': 'libtensorflow is not installed here',
   },
   totalBytes,

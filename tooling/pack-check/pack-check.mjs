@@ -7,10 +7,11 @@
 //      build/ except @bmp/backends-native's C++ sources, no `workspace:` range left, every path named by
 //      main/module/types/exports shipped, class registration only in files listed in `sideEffects`);
 //   3. `npm install` all tarballs and @tensorflow/tfjs into an empty temp project, install scripts on:
-//      @bmp/backends-native compiles its addon there (when a C++ compiler is on PATH);
+//      @bmp/backends-native's prebuilds for this host fit, so its install script compiles nothing;
 //   4. train a small dense model there with ScaleAmendedSGD from an ES module and from a CommonJS
-//      script, through the bare package names only; run the native kernels against a plain-JS reference
-//      (skipped with a note without a C++ compiler, unless BMP_REQUIRE_NATIVE=1);
+//      script, through the bare package names only; run the native kernels against a plain-JS reference,
+//      in the best variant the CPU runs and again with BMP_NATIVE_ISA=avx2 (skipped with a note without
+//      a C++ compiler, unless BMP_REQUIRE_NATIVE=1);
 //   5. print a PASS/FAIL summary, write test-results.json (vitest JSON-reporter shape) and exit non-zero
 //      on any failure. Temp dirs are always removed.
 //
@@ -37,6 +38,7 @@ import {
   COMPILER_CANDIDATES_TEXT,
   findCompiler,
 } from '../../packages/backends-native/scripts/find-compiler.mjs';
+import { checkPrebuilds, HOST_PREBUILDS } from './native-prebuilds.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../..');
@@ -64,13 +66,19 @@ const PACKAGES = [
     ],
   },
   { key: 'models', name: '@bmp/models', dir: join(ROOT, 'packages/models') },
-  // C++ kernels compiled at install (`install` script): ships its build script and C++ sources, never a
-  // prebuilt build/ directory.
+  // C++ kernels: prebuilt for this host under prebuilds/ (one binary per instruction set and a manifest),
+  // plus the build script and C++ sources that the install compiles where no prebuild fits; never build/.
   {
     key: 'backends-native',
     name: '@bmp/backends-native',
     dir: NATIVE_DIR,
-    extraFiles: ['scripts/build-native.mjs', 'scripts/find-compiler.mjs', ...nativeSources()],
+    extraFiles: [
+      'scripts/build-native.mjs',
+      'scripts/find-compiler.mjs',
+      'scripts/native-manifest.mjs',
+      'scripts/native-target.mjs',
+      ...nativeSources(),
+    ],
     allowedPrefixes: ['src/native/'],
     installScript: 'scripts/build-native.mjs',
     dependencies: ['node-api-headers'],
@@ -102,7 +110,8 @@ const REQUIRED_FILES = [
 const FORBIDDEN_PREFIXES = ['src/', 'test/', 'build/'];
 /** Test files anywhere in a tarball (also under an allowed prefix). */
 const TEST_FILE = /(^|\/)(tests?|__tests__)\/|\.(test|spec|bench)\.[cm]?[jt]sx?$/;
-const NATIVE_ADDON = 'build/bmp_backends_native.node';
+/** The scaled difference allowed between two instruction-set variants (@bmp/backends-native README). */
+const ISA_TOLERANCE = 2e-5;
 const REQUIRE_NATIVE = process.env.BMP_REQUIRE_NATIVE === '1';
 
 /** The C++ sources (src/native/*.cc and *.h) of @bmp/backends-native, as the tarball must ship them. */
@@ -342,6 +351,10 @@ function checkTarball(pkg) {
   if (pkg.key === 'backends-native' && !paths.some((p) => /^src\/native\/[^/]+\.cc$/.test(p))) {
     problems.push('no src/native/*.cc in the tarball: the install script has nothing to compile');
   }
+  if (pkg.key === 'backends-native' && nativeExpected) {
+    // Where the build could compile (a compiler, or BMP_REQUIRE_NATIVE=1), this host's prebuilds ship.
+    problems.push(...checkPrebuilds(pkg.files).problems);
+  }
 
   if (pkg.installScript) {
     const script = m.scripts?.install;
@@ -438,7 +451,7 @@ function checkTarball(pkg) {
 }
 
 /** What @bmp/backends-native's install script did in the temp project (for the native checks). */
-const nativeInstall = { lines: [], built: false };
+const nativeInstall = { lines: [], compiled: false, prebuiltFit: false };
 
 function installConsumer(consumerDir) {
   mkdirSync(consumerDir);
@@ -468,7 +481,8 @@ function installConsumer(consumerDir) {
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l.startsWith('@bmp/backends-native:'));
-  nativeInstall.built = existsSync(join(consumerDir, 'node_modules/@bmp/backends-native', NATIVE_ADDON));
+  nativeInstall.compiled = existsSync(join(consumerDir, 'node_modules/@bmp/backends-native/build'));
+  nativeInstall.prebuiltFit = nativeInstall.lines.some((l) => /prebuilt kernels for \S+ fit/.test(l));
 
   // @bmp/hessian must come from our tarball, once, not from the registry or nested under the optimizer.
   const lock = JSON.parse(readFileSync(join(consumerDir, 'package-lock.json'), 'utf8'));
@@ -494,6 +508,12 @@ function installConsumer(consumerDir) {
   if (nativeEntry && nativeEntry.hasInstallScript !== true) {
     problems.push('@bmp/backends-native has no install script in the lockfile (hasInstallScript)');
   }
+  if (nativeExpected && (!nativeInstall.prebuiltFit || nativeInstall.compiled)) {
+    // The tarball holds this host's prebuilds (checked above): the install must use them, not compile.
+    problems.push(
+      `@bmp/backends-native's install script compiled instead of using ${HOST_PREBUILDS}: ${nativeInstall.lines.join(' | ') || '(it said nothing)'}`,
+    );
+  }
   if (problems.length > 0) throw new Error(problems.map((p) => `- ${p}`).join('\n'));
   const scripts = Object.entries(lock.packages ?? {})
     .filter(([, e]) => e.hasInstallScript)
@@ -502,7 +522,7 @@ function installConsumer(consumerDir) {
     `installed in ${seconds(r.ms)}: ${PACKAGES.map((p) => `${p.name}@${p.manifest.version} (file:)`).join(', ')}, ${TFJS}`,
     `packages with install scripts: ${scripts.join(', ') || 'none'}`,
     ...nativeInstall.lines.map((l) => `install script: ${l}`),
-    `addon ${NATIVE_ADDON}: ${nativeInstall.built ? 'built' : 'not built'}`,
+    `@bmp/backends-native: ${nativeInstall.prebuiltFit ? `prebuilds used (${HOST_PREBUILDS})` : 'no prebuild fit'}, ${nativeInstall.compiled ? 'compiled into build/' : 'nothing compiled'}`,
   ].join('\n');
 }
 
@@ -635,6 +655,8 @@ async function main() {
   if (NATIVE_EXPECTED) {
     if (chosen.native == null) fail('@bmp/backends initBackend wasm: native is ' + chosen.native + ' (nativeNote: ' + chosen.nativeNote + ')');
     if (!/; convolutions: native \\S+ kernels, \\d+ thread\\(s\\)$/.test(chosen.reason)) fail('@bmp/backends initBackend wasm: the reason does not name the native kernels: ' + chosen.reason);
+    // The variant and why go into the device (the trainer's config.json records it).
+    if (chosen.device.native?.isa !== chosen.native.isa || typeof chosen.native.isaChoice !== 'string') fail('@bmp/backends initBackend wasm: device.native ' + JSON.stringify(chosen.device.native) + ', native ' + JSON.stringify(chosen.native));
   }
   console.log(MODE + ': @bmp/backends wasm (' + chosen.reason + '), filter gradient within ' + gap.toExponential(1) + ' of cpu');
   if (chosen.native != null) console.log(MODE + ': @bmp/backends native ' + JSON.stringify(chosen.native));
@@ -769,9 +791,18 @@ function main() {
   }
   const loaded = native.loadNativeKernels();
   if (loaded.kernels == null) fail('loadNativeKernels() returned no kernels: ' + loaded.reason);
-  if (norm(loaded.path) !== root + '${NATIVE_ADDON}') fail('loadNativeKernels() loaded ' + loaded.path + ', expected ' + root + '${NATIVE_ADDON}');
   const { isa, lanes } = loaded.kernels.info();
-  console.log(MODE + ': loadNativeKernels(): ' + loaded.reason + ' from node_modules/@bmp/backends-native/${NATIVE_ADDON}');
+  const choice = loaded.choice;
+  const asked = process.env.BMP_NATIVE_ISA;
+  // The prebuilt variant: the best the CPU runs, or the one BMP_NATIVE_ISA names.
+  const runnable = choice.supported.filter((i) => choice.available.includes(i));
+  const want = asked || runnable[runnable.length - 1];
+  if (choice.isa !== want || isa !== want) fail('loaded ' + choice.isa + ' (info(): ' + isa + '), expected ' + want + ': ' + loaded.reason);
+  if (choice.why !== (asked ? 'BMP_NATIVE_ISA=' + asked : 'the best this CPU runs')) fail('the choice says ' + choice.why);
+  const expected = root + '${HOST_PREBUILDS}/bmp_backends_native.' + want + '.node';
+  if (norm(loaded.path) !== expected) fail('loadNativeKernels() loaded ' + loaded.path + ', expected ' + expected);
+  console.log(MODE + ': loadNativeKernels(): ' + loaded.reason);
+  const outputs = [];
 
   const cases = [
     { x: [1, 4, 4, 2], w: [3, 3, 2, 4], stride: 1, pad: 1, threads: 1 },
@@ -801,9 +832,10 @@ function main() {
       gap = Number.isNaN(d) ? Number.POSITIVE_INFINITY : Math.max(gap, d);
     }
     if (!(gap <= 1e-5)) fail('convForward(' + label + ') differs from the JS reference by ' + gap);
+    outputs.push(...y);
     console.log(MODE + ': convForward ' + label + ' -> [' + [n, oh, ow, co] + '] within ' + gap.toExponential(1) + ' of the JS reference');
   }
-  console.log('PACK_CHECK_RESULT ' + JSON.stringify({ mode: MODE, isa, lanes }));
+  console.log('PACK_CHECK_RESULT ' + JSON.stringify({ mode: MODE, isa, lanes, supported: choice.supported, outputs }));
 }
 `;
 
@@ -832,9 +864,10 @@ const losses = {};
 let nativeExpected = false;
 
 /** Runs `source` as `file` in the temp project; returns its output and its PACK_CHECK_RESULT object. */
-function runScript(consumerDir, file, source) {
+function runScript(consumerDir, file, source, extraEnv = {}) {
   writeFileSync(join(consumerDir, file), source);
-  const env = { ...childEnv(), BMP_PACK_CHECK_NATIVE: nativeExpected ? '1' : '0' };
+  const env = { ...childEnv(), BMP_PACK_CHECK_NATIVE: nativeExpected ? '1' : '0', ...extraEnv };
+  if (!('BMP_NATIVE_ISA' in extraEnv)) delete env.BMP_NATIVE_ISA;
   const r = run(process.execPath, [file], { cwd: consumerDir, timeoutMs: CONSUMER_TIMEOUT_MS, env });
   const output = (r.stdout + r.stderr)
     .split('\n')
@@ -853,11 +886,31 @@ function runConsumer(consumerDir, mode) {
   return `${output}\n${mode}: first loss ${result.first.toFixed(4)}, last loss ${result.last.toFixed(4)} (backend ${result.backend})`;
 }
 
-function runNative(consumerDir, mode, compiler) {
+const nativeResults = {};
+
+function runNative(consumerDir, mode, compiler, isa) {
   const file = mode === 'esm' ? 'native.mjs' : 'native.cjs';
   try {
-    const { output, result } = runScript(consumerDir, file, mode === 'esm' ? NATIVE_ESM : NATIVE_CJS);
-    return `${output}\n${mode}: native kernels ${result.isa} (${result.lanes} float lanes)`;
+    const env = isa ? { BMP_NATIVE_ISA: isa } : {};
+    const { output, result } = runScript(consumerDir, file, mode === 'esm' ? NATIVE_ESM : NATIVE_CJS, env);
+    nativeResults[isa ?? mode] = result;
+    let agreement = '';
+    const best = nativeResults.esm;
+    if (isa && best) {
+      // The forced variant against the best one on the same inputs: the documented tolerance.
+      let diff = 0;
+      let scale = 0;
+      result.outputs.forEach((v, i) => {
+        diff = Math.max(diff, Math.abs(v - best.outputs[i]));
+        scale = Math.max(scale, Math.abs(best.outputs[i]));
+      });
+      const error = diff / Math.max(scale, 1e-30);
+      if (!(error <= ISA_TOLERANCE)) {
+        throw new Error(`${isa} and ${best.isa} differ by ${error} (scaled), more than ${ISA_TOLERANCE}`);
+      }
+      agreement = `; against ${best.isa}: ${diff === 0 ? 'identical' : `scaled difference ${error.toExponential(2)}`} (tolerance ${ISA_TOLERANCE})`;
+    }
+    return `${output}\n${mode}: native kernels ${result.isa} (${result.lanes} float lanes)${agreement}`;
   } catch (err) {
     const why = compiler
       ? `the install script had ${compiler.cxx} (${compiler.version})`
@@ -919,7 +972,7 @@ function writeResults() {
 
 let exitCode = 1;
 try {
-  log(`pack check: ${PACKAGES.map((p) => p.name).join(', ')} (temp dir ${tmpRoot})`);
+  log(`pack check: ${PACKAGES.map((p) => p.name).join(', ')} (Node ${process.version}, temp dir ${tmpRoot})`);
   for (const pkg of PACKAGES) {
     if (!existsSync(join(pkg.dir, 'package.json'))) throw new Error(`${pkg.dir}/package.json not found`);
   }
@@ -952,15 +1005,22 @@ try {
     if (installed) await step(mode, true, () => runConsumer(consumerDir, mode));
     else skipped(mode, notInstalled);
   }
-  for (const mode of ['esm', 'cjs']) {
+  for (const mode of ['esm', 'cjs', 'esm BMP_NATIVE_ISA=avx2']) {
     const name = `native ${mode}`;
+    const isa = mode.includes('=') ? mode.split('=')[1] : undefined;
     if (!nativeExpected) {
       skippedWithNote(
         name,
-        `no C++ compiler (${COMPILER_CANDIDATES_TEXT}) on PATH, so @bmp/backends-native built no addon and ` +
+        `no C++ compiler (${COMPILER_CANDIDATES_TEXT}) on PATH, so @bmp/backends-native has no prebuilds and ` +
           '@bmp/backends runs its WebAssembly kernels; BMP_REQUIRE_NATIVE=1 makes this a failure',
       );
-    } else if (installed) await step(name, true, () => runNative(consumerDir, mode, compiler));
+    } else if (isa && nativeResults.esm && !nativeResults.esm.supported.includes(isa)) {
+      skippedWithNote(
+        name,
+        `this CPU does not run ${isa} (it runs: ${nativeResults.esm.supported.join(', ')})`,
+      );
+    } else if (installed)
+      await step(name, true, () => runNative(consumerDir, isa ? 'esm' : mode, compiler, isa));
     else skipped(name, notInstalled);
   }
 

@@ -45,8 +45,11 @@ export async function setupBackend(choice: BackendChoice): Promise<BackendSetup>
     const r = await initBackend({ prefer: choice, ...(nativeThreads != null ? { nativeThreads } : {}) });
     const b = tf.findBackend('cpu') as { firstUse?: boolean } | null;
     if (b && 'firstUse' in b) b.firstUse = false; // the "use tfjs-node" banner
+    const { native, ...rest } = r.device;
     const device: ComputeDevice = {
-      ...r.device,
+      ...rest,
+      // The native kernels' variant (isa, available, why): config.json records it.
+      ...(native != null ? { native: { ...native } } : {}),
       ...(r.adapter != null ? { adapter: { ...r.adapter } } : {}),
     };
     return { backend: r.backend, reason: r.reason, device };

@@ -220,7 +220,8 @@ describe('loading', () => {
   });
 
   it('the result names the addon path and a reason', () => {
-    expect(loaded.path).toMatch(/bmp_backends_native\.node$/);
+    if (loaded.kernels != null)
+      expect(loaded.path).toMatch(/bmp_backends_native\.(baseline|avx2|avx512)\.node$/);
     expect(loaded.reason.length).toBeGreaterThan(0);
     expect(loadNativeKernels()).toBe(loaded); // loaded once
   });

@@ -92,6 +92,8 @@ export interface ComputeDevice {
   /** 'software-gpu': a WebGPU software adapter (llvmpipe, SwiftShader) emulating a GPU on the CPU. */
   kind: 'cpu' | 'gpu' | 'software-gpu' | 'unknown';
   label: string;
+  /** wasm with @bmp/backends-native: its variant (isa), lanes, threads and why (recorded in config.json). */
+  native?: NativeInfo;
 }
 
 /**
@@ -215,6 +217,7 @@ function computeDevice(name: BackendName, adapter?: GpuAdapterInfo, native?: Nat
       return {
         kind: 'cpu',
         label: `CPU (wasm${native != null ? `, native ${native.isa} kernels, ${native.threads} thread(s)` : ''})`,
+        ...(native != null ? { native: { ...native } } : {}),
       };
     case 'cpu':
       return { kind: 'cpu', label: 'CPU (tfjs cpu backend)' };

@@ -100,7 +100,11 @@ describe('auto order', () => {
     expect(r.reason).toMatch(
       /auto \(node order node-gpu > webgpu > node > wasm > cpu\): wasm .*not available: node-gpu, webgpu, node/,
     );
-    expect(r.device).toEqual({ kind: 'cpu', label: expect.stringMatching(/^CPU \(wasm/) });
+    expect(r.device).toEqual({
+      kind: 'cpu',
+      label: expect.stringMatching(/^CPU \(wasm/),
+      ...(r.native != null ? { native: r.native } : {}),
+    });
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
   });
 

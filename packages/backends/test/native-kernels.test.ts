@@ -92,11 +92,15 @@ describe('initBackend({ prefer: wasm }) with @bmp/backends-native', () => {
   itNative('BMP_REQUIRE_NATIVE=1 or the addon built: native kernels in use', async () => {
     expect(wasm.nativeNote).toBeUndefined();
     expect(wasm.native).toEqual({
-      isa: expect.any(String),
+      isa: probe.choice!.isa,
       lanes: expect.any(Number),
       threads: await nodeCoreCount(),
+      available: probe.choice!.available,
+      isaChoice: probe.choice!.why,
     });
-    expect(wasm.native!.isa.length).toBeGreaterThan(0);
+    expect(wasm.native!.available).toContain(wasm.native!.isa);
+    // The variant goes into the device, which the trainer writes to config.json.
+    expect(wasm.device.native).toEqual(wasm.native);
     expect(nativeKernelThreads()).toBe(wasm.native!.threads);
     expect(wasm.reason).toMatch(/^wasm was asked for; convolutions: native \S+ kernels, \d+ thread\(s\)$/);
     for (const key of NATIVE_KEYS) expect(wasm.trainingKernels).toContain(key);

@@ -143,7 +143,25 @@ describe('config.json', () => {
     expect(c.schedule).toEqual({ name: 'plateau', factor: 0.5, patience: 10 });
   });
 
+  it("accepts the native kernels' variant in device.native, and a device without it (older runs)", () => {
+    const native = {
+      isa: 'avx2',
+      lanes: 8,
+      threads: 2,
+      available: ['baseline', 'avx2'],
+      isaChoice: 'BMP_NATIVE_ISA=avx2',
+    };
+    const device = { kind: 'cpu', label: 'CPU (wasm, native avx2 kernels, 2 thread(s))' };
+    expect(parseRunConfig({ ...runConfig(), device: { ...device, native } }).device?.native).toEqual(native);
+    expect(parseRunConfig({ ...runConfig(), device }).device?.native).toBeUndefined();
+  });
+
   it.each([
+    [
+      'device.native.isa',
+      { device: { kind: 'cpu', label: 'CPU', native: { lanes: 8 } } },
+      /^device\.native\.isa: /,
+    ],
     ['seed', { seed: 'one' }, /^seed: /],
     ['optimizer', { optimizer: 'Adam' }, /^optimizer: /],
     ['model.name', { model: { width: 1 } }, /^model\.name: /],

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "conv.h"
+#include "cpu-features.h"
 #include "batch-norm.h"
 #include "elementwise.h"
 #include "pool.h"
@@ -307,20 +308,17 @@ napi_value infoEntry(napi_env env, napi_callback_info) {
   napi_value out, lanes, isa;
   napi_create_object(env, &out);
   napi_create_int32(env, bmp::kWideLanes, &lanes);
-#if defined(__AVX512F__)
-  const char* name = "avx512";
-#elif defined(__AVX2__)
-  const char* name = "avx2";
-#elif defined(__AVX__)
-  const char* name = "avx";
-#elif defined(__ARM_NEON)
-  const char* name = "neon";
-#else
-  const char* name = "generic";
-#endif
-  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &isa);
+  napi_create_string_utf8(env, bmp::compiledIsa(), NAPI_AUTO_LENGTH, &isa);
   napi_set_named_property(env, out, "lanes", lanes);
   napi_set_named_property(env, out, "isa", isa);
+  return out;
+}
+
+// () => { [feature]: boolean }: the CPU features the variants need (cpu-features.h).
+napi_value cpuFeaturesEntry(napi_env env, napi_callback_info) {
+  napi_value out;
+  napi_create_object(env, &out);
+  for (const auto& f : bmp::cpuFeatures()) napi_set_named_property(env, out, f.first.c_str(), boolean(env, f.second));
   return out;
 }
 
@@ -341,6 +339,7 @@ napi_value init(napi_env env, napi_value exports) {
       {"batchNormReluForward", nullptr, batchNormForwardEntry<true>, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNormReluBackward", nullptr, batchNormReluBackwardEntry, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, infoEntry, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"cpuFeatures", nullptr, cpuFeaturesEntry, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

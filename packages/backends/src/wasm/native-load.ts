@@ -13,12 +13,25 @@ export interface NativeKernelSet {
   info(): { isa: string; lanes: number };
 }
 
+/** Which instruction-set variant @bmp/backends-native loaded and why (its `NativeIsaChoice`). */
+export interface NativeIsaChoiceLike {
+  isa: string;
+  /** Variants with a fitting binary, lowest first. */
+  available: string[];
+  /** Variants this CPU runs, lowest first. */
+  supported: string[];
+  /** 'the best this CPU runs' or 'BMP_NATIVE_ISA=avx2'. */
+  why: string;
+}
+
 /** What @bmp/backends-native's `loadNativeKernels()` returns, as far as this package reads it. */
 export interface NativeLoadResultLike {
   /** The kernels, or null when the addon is not built or does not load. */
   kernels: NativeKernelSet | null;
   /** Why `kernels` is null, or what was loaded. */
   reason: string;
+  /** The variant chosen (absent in versions before the per-ISA builds). */
+  choice?: NativeIsaChoiceLike | null;
 }
 
 /** Imports `NATIVE_PACKAGE`; tests inject their own to simulate a missing or broken addon. */
@@ -31,7 +44,7 @@ export const defaultNativeLoader: NativeLoader = () =>
 /** The native kernels, or null with the reason (never throws). */
 export async function loadNative(
   loader: NativeLoader = defaultNativeLoader,
-): Promise<{ kernels: NativeKernelSet | null; reason: string }> {
+): Promise<{ kernels: NativeKernelSet | null; reason: string; choice?: NativeIsaChoiceLike | null }> {
   let module: Awaited<ReturnType<NativeLoader>>;
   try {
     module = await loader();
@@ -45,6 +58,6 @@ export async function loadNative(
         : `${NATIVE_PACKAGE} failed to load (${message})`,
     };
   }
-  const { kernels, reason } = module.loadNativeKernels();
-  return { kernels, reason };
+  const { kernels, reason, choice } = module.loadNativeKernels();
+  return { kernels, reason, ...(choice != null ? { choice } : {}) };
 }

@@ -7,10 +7,14 @@ import { nodeCoreCount, prepareNodeWasmThreads, WASM_MAX_THREADS } from './node-
 
 /** The native convolution kernels in use (wasm in Node with @bmp/backends-native). */
 export interface NativeInfo {
-  /** Instruction set the addon was compiled for (avx512, avx2, neon, ...) and its float lanes. */
+  /** Instruction-set variant loaded (avx512, avx2, baseline) and its float lanes. */
   isa: string;
   lanes: number;
   threads: number;
+  /** Variants installed for this platform, lowest first (absent with older @bmp/backends-native). */
+  available?: string[];
+  /** Why this variant: 'the best this CPU runs' or 'BMP_NATIVE_ISA=avx2'. */
+  isaChoice?: string;
 }
 
 /** The options of `initBackend` that concern the native kernels. */
@@ -28,14 +32,15 @@ export async function setUpNative(
 ): Promise<{ native?: NativeInfo; nativeNote?: string }> {
   if (options.native === false) return { nativeNote: 'native kernels off (native: false)' };
   if (options.trainingKernels === false) return { nativeNote: 'native kernels off (trainingKernels: false)' };
-  const { kernels, reason } = await loadNative(options.nativeLoader);
+  const { kernels, reason, choice } = await loadNative(options.nativeLoader);
   if (kernels == null) return { nativeNote: reason };
   const threads = options.nativeThreads ?? (await nodeCoreCount());
   for (const k of registerNativeKernels(kernels, { threads })) {
     if (!trainingKernels.includes(k)) trainingKernels.push(k);
   }
   const { isa, lanes } = kernels.info();
-  return { native: { isa, lanes, threads } };
+  const chosen = choice != null ? { available: [...choice.available], isaChoice: choice.why } : {};
+  return { native: { isa, lanes, threads, ...chosen } };
 }
 
 type WasmModule = { setThreadsCount?: (n: number) => void; default?: WasmModule };

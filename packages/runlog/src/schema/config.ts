@@ -41,6 +41,19 @@ export const computeDeviceSchema = z.looseObject({
   kind: z.string().min(1),
   /** In words: "CPU (wasm, native avx512 kernels, 2 thread(s))", "nvidia hopper (NVIDIA H100 ...)". */
   label: z.string(),
+  /**
+   * wasm with @bmp/backends-native: the instruction-set variant that ran (avx512, avx2, baseline), its
+   * float lanes and threads, the variants installed and why this one (absent in older runs).
+   */
+  native: z
+    .looseObject({
+      isa: z.string(),
+      lanes: z.number().optional(),
+      threads: z.number().optional(),
+      available: z.array(z.string()).optional(),
+      isaChoice: z.string().optional(),
+    })
+    .optional(),
   /** webgpu: the adapter as WebGPU reports it. */
   adapter: z
     .looseObject({
