@@ -1,5 +1,7 @@
 /** Child commands of the rehearsal: run to the end with their output kept, and a clear error otherwise. */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 
 export interface Ran {
   code: number | null;
@@ -61,4 +63,24 @@ export async function runOk(command: string, args: string[], o: RunOptions): Pro
     throw new Error(`\`${command} ${args.join(' ')}\` in ${o.cwd} exited with ${r.code}:\n${tail}`);
   }
   return r;
+}
+
+/**
+ * Removes npx's installs (in npm's cache) that hold `name`: npx runs an install it already has for the
+ * same spec without asking the registry, and a rehearsal republishes the same version every time.
+ * Returns how many were removed.
+ */
+export function forgetNpxInstalls(name: string): number {
+  const cache = execFileSync('npm', ['config', 'get', 'cache'], { encoding: 'utf8', env: cleanEnv() }).trim();
+  const npx = join(cache, '_npx');
+  if (!existsSync(npx)) return 0;
+  let removed = 0;
+  for (const dir of readdirSync(npx)) {
+    const manifest = join(npx, dir, 'package.json');
+    if (existsSync(manifest) && name in (JSON.parse(readFileSync(manifest, 'utf8')).dependencies ?? {})) {
+      rmSync(join(npx, dir), { recursive: true, force: true });
+      removed++;
+    }
+  }
+  return removed;
 }

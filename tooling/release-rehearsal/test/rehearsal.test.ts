@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanEnv, run, runOk } from '../src/commands';
+import { cleanEnv, forgetNpxInstalls, run, runOk } from '../src/commands';
 import { CONSUMER_CJS, CONSUMER_MJS, TRAINED } from '../src/consumer';
 import { copyWorkspace, withoutProvenance, workspacePackages } from '../src/scratch-workspace';
 import { findVerdaccio, type Registry, startVerdaccio } from '../src/verdaccio';
@@ -118,6 +118,7 @@ describe.skipIf(VERDACCIO == null)('release rehearsal on a local registry', () =
 
   it('npx @bmp/trainer compare runs a tiny comparison in an empty directory', async () => {
     const dir = project('npx-trainer');
+    forgetNpxInstalls('@bmp/trainer');
     const r = await runOk(
       'npx',
       ['-y', `@bmp/trainer@${FIRST_RELEASE}`, 'compare', ...TINY_COMPARE, '--run-name', 'tiny'],
@@ -141,6 +142,8 @@ describe.skipIf(VERDACCIO == null)('release rehearsal on a local registry', () =
         'install',
         '--no-audit',
         '--no-fund',
+        // the registry's metadata, not a cached copy from an earlier rehearsal of the same version
+        '--prefer-online',
         `@bmp/optimizer@${FIRST_RELEASE}`,
         `@bmp/trainer@${FIRST_RELEASE}`,
         TFJS,
@@ -160,6 +163,40 @@ describe.skipIf(VERDACCIO == null)('release rehearsal on a local registry', () =
     for (const file of ['consumer.mjs', 'consumer.cjs'])
       expect((await runOk('node', [file], { cwd: dir, env })).stdout).toMatch(TRAINED);
     const cli = join('node_modules', '@bmp', 'trainer', 'dist', 'cli.js');
+    // the native kernels the tarball brought (a prebuild: nothing compiled at install), at the CPU's best
+    // instruction set, then forced down to AVX2 on Node 24: the same results within the documented tolerance
+    await runOk('node', [cli, 'compare', ...TINY_COMPARE.slice(0, -1), 'runs-best', '--run-name', 'tiny'], {
+      cwd: dir,
+      env,
+    });
+    await runOk(
+      'npx',
+      [
+        '-y',
+        '-p',
+        'node@24',
+        'node',
+        cli,
+        'compare',
+        ...TINY_COMPARE.slice(0, -1),
+        'runs-avx2',
+        '--run-name',
+        'tiny',
+      ],
+      { cwd: dir, env: { ...env, BMP_NATIVE_ISA: 'avx2' } },
+    );
+    const best = nativeRuns(join(dir, 'runs-best', 'tiny'));
+    const avx2 = nativeRuns(join(dir, 'runs-avx2', 'tiny'));
+    for (const [run, b] of best) {
+      const a = avx2.get(run)!;
+      expect(a.isa, run).toBe('avx2');
+      expect(a.node.startsWith('v24.'), a.node).toBe(true);
+      // backends-native README: avx2 and avx512 give the same bits here; any variant agrees to ~1e-4 in a loss
+      expect(
+        Math.abs(a.trainLoss - b.trainLoss) / b.trainLoss,
+        `${run}: ${b.isa} ${b.trainLoss} vs avx2 ${a.trainLoss}`,
+      ).toBeLessThan(1e-3);
+    }
     for (const v of OTHER_NODES) {
       const node = ['-y', '-p', `node@${v}`, 'node'];
       expect((await runOk('npx', [...node, 'consumer.mjs'], { cwd: dir, env })).stdout).toMatch(
@@ -212,6 +249,23 @@ function expectCompleted(dir: string, nodeVersion: string, logDir = 'runs'): voi
     const config = JSON.parse(readFileSync(join(compareDir, run, 'config.json'), 'utf8'));
     expect(config.versions.node.startsWith(nodeVersion), `${run}: Node ${config.versions.node}`).toBe(true);
   }
+}
+
+/** Per run of a comparison: the native variant, the Node.js version and the last training loss. */
+function nativeRuns(compareDir: string): Map<string, { isa: string; node: string; trainLoss: number }> {
+  const out = new Map<string, { isa: string; node: string; trainLoss: number }>();
+  for (const run of readdirSync(compareDir).filter((f) => existsSync(join(compareDir, f, 'config.json')))) {
+    const config = JSON.parse(readFileSync(join(compareDir, run, 'config.json'), 'utf8'));
+    const epochs = readFileSync(join(compareDir, run, 'metrics.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"type":"epoch"'))
+      .map((l) => JSON.parse(l) as { trainLoss: number });
+    const isa = config.device?.native?.isa;
+    if (typeof isa !== 'string')
+      throw new Error(`${run}: config.json records no native kernels (${config.device?.label})`);
+    out.set(run, { isa, node: config.versions.node, trainLoss: epochs[epochs.length - 1].trainLoss });
+  }
+  return out;
 }
 
 /** `@bmp` from the rehearsal registry (with the publishing token), everything else from upstream. */
