@@ -233,7 +233,7 @@ describe('sweep runs', () => {
     const st2 = await runCli(['sweep', 'status', join(dir, 'part')]);
     expect(st2.stdout).toMatch(/: completed/);
     for (const r of RUNS) expect(st2.stdout).toMatch(new RegExp(`${r}\\s+finished\\s+3/3\\s+\\d+\\.\\d\\d%`));
-  }, 90_000);
+  }, 180_000);
 
   it('--jobs 1 (in this process): `sweep cancel` stops a running sweep after a checkpoint, --resume --jobs 1 finishes it with the results of train', async () => {
     const dir = tempDir();
