@@ -241,6 +241,14 @@ describe('bmp-train analyze (tiny MLP and VGG runs through the real CLI)', () =>
       expect(s.eigenvalues.max).toBeGreaterThan(0);
       expect(s.eigenvalues.min).toBeGreaterThan(-1e-5 * s.eigenvalues.max);
       expect(s.eigenvalues.matVecs).toBeGreaterThan(0);
+      // Above --max-dense-dim: the SLQ density (default 3 probes, the first the extremes' run) beside
+      // the extremes, with per-value convergence flags.
+      const d = s.eigenvalues.density!;
+      expect(d.probes).toBe(3);
+      expect(d.firstProbeSteps).toBe(s.eigenvalues.steps);
+      expect(d.density!.length).toBe(d.grid!.length);
+      expect(s.eigenvalues.convergedValues).toHaveLength(s.eigenvalues.count);
+      expect(d.exactDistance).toBeUndefined();
     }
     expect(conv.eq24?.traceMethod).toBe('hutchinson');
     expect(conv.spectra.some((s) => s.marchenkoPastur)).toBe(false); // the law is for dense blocks
