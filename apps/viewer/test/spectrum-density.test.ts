@@ -41,7 +41,7 @@ describe('spectrumPlot', () => {
     expect(plot.series[0].label).toBe('exact, 72 eigenvalues');
     // 12 / 72 = 16.7% at 0, stated in the note; the curve carries the other 60/72 (Gaussian tails beyond
     // the grid's 3 sigma: 0.3%).
-    expect(plot.note).toContain('16.7% of the eigenvalues at |lambda| <= 1.00e-7');
+    expect(plot.note).toContain('16.7% of the eigenvalues at |lambda| <= 1.00e-7 (zero, not in the curve)');
     expect(Math.abs(integralLog10(plot.data.xs, plot.data.ys[0]) - 60 / 72)).toBeLessThan(0.01);
     expect(plot.data.xs.every((x) => x > 0)).toBe(true);
   });

@@ -34,13 +34,13 @@ export interface SmoothedDensity {
   scale: 'linear' | 'log10';
   /** Eigenvalues (on a log axis: positive, spaced evenly in log10). */
   grid: number[];
-  /** Per unit of eigenvalue (linear) or per decade (log10, the part above the tolerance). */
+  /** Per unit of eigenvalue (linear: the part outside +-zeroTolerance) or per decade (log10: above it). */
   density: number[];
   /** Standard error of the mean density across the measures at each grid point (absent for one). */
   standardError?: number[];
   /** The kernel's standard deviation: in eigenvalue units (linear) or in decades (log10). */
   sigma: number;
-  /** Mass at |x| <= zeroTolerance, and below -zeroTolerance (on log10, not part of `density`). */
+  /** Mass at |x| <= zeroTolerance (never part of `density`), and below -zeroTolerance (not on log10). */
   zeroMass: number;
   negativeMass: number;
   zeroTolerance: number;
@@ -49,8 +49,9 @@ export interface SmoothedDensity {
 /**
  * The mean of the measures' kernel densities on a grid, and the standard error of that mean across
  * them (the spread of SLQ's probes: an uncertainty band). On a log10 axis the density is that of
- * log10(x) over x > zeroTolerance, so that seven decades of eigenvalues are all visible; the mass at and
- * below the tolerance is returned apart instead of being smeared over the axis.
+ * log10(x) over x > zeroTolerance, so that seven decades of eigenvalues are all visible. The mass within
+ * the tolerance of 0 (a singular matrix's null space: most of it for many local Hessians) is returned
+ * apart on both axes, not drawn as a spike that flattens the rest; so is the negative mass on a log axis.
  */
 export function smoothedDensity(measures: DiscreteMeasure[], o: SmoothedDensityOptions): SmoothedDensity {
   if (measures.length === 0) throw new Error('smoothedDensity: no measures');
@@ -64,11 +65,13 @@ export function smoothedDensity(measures: DiscreteMeasure[], o: SmoothedDensityO
     for (let k = 0; k < m.nodes.length; k++) {
       const x = m.nodes[k];
       const w = m.weights[k] / measures.length;
+      if (x < -tol) negativeMass += w;
+      else if (x <= tol) {
+        zeroMass += w;
+        continue;
+      } else posLo = Math.min(posLo, x);
       lo = Math.min(lo, x);
       hi = Math.max(hi, x);
-      if (x < -tol) negativeMass += w;
-      else if (x <= tol) zeroMass += w;
-      else posLo = Math.min(posLo, x);
     }
   }
   const spansDecades = hi > tol && posLo < hi && hi / posLo > 100;
@@ -77,8 +80,8 @@ export function smoothedDensity(measures: DiscreteMeasure[], o: SmoothedDensityO
   const rel = o.relativeWidth ?? 1 / 40;
   const log = scale === 'log10';
   const tx = (x: number) => (log ? Math.log10(x) : x);
-  const a = log ? Math.log10(Number.isFinite(posLo) ? posLo : 1) : lo;
-  const b = log ? Math.log10(hi > tol ? hi : 10) : hi;
+  const a = log ? Math.log10(Number.isFinite(posLo) ? posLo : 1) : Number.isFinite(lo) ? lo : 0;
+  const b = log ? Math.log10(hi > tol ? hi : 10) : Number.isFinite(hi) ? hi : 0;
   const span = b - a > 0 ? b - a : Math.max(Math.abs(a), 1);
   const sigma = log ? Math.max(rel * span, 0.02) : rel * span;
   const from = a - 3 * sigma;
@@ -89,7 +92,8 @@ export function smoothedDensity(measures: DiscreteMeasure[], o: SmoothedDensityO
     u.map((t) => {
       let s = 0;
       for (let k = 0; k < m.nodes.length; k++) {
-        if (log && !(m.nodes[k] > tol)) continue;
+        // the zero mass (and on a log axis the negative one) is returned apart, not smeared over the axis
+        if (log ? !(m.nodes[k] > tol) : Math.abs(m.nodes[k]) <= tol) continue;
         const z = (t - tx(m.nodes[k])) / sigma;
         s += m.weights[k] * Math.exp(-0.5 * z * z);
       }

@@ -34,7 +34,11 @@ describe('smoothedDensity', () => {
     expect(d.sigma).toBeCloseTo(0.1, 12);
     const at1 = d.density[u.reduce((best, x, i) => (Math.abs(x) < Math.abs(u[best]) ? i : best), 0)];
     expect(Math.abs(at1 - 0.2 / (0.1 * Math.sqrt(2 * Math.PI)))).toBeLessThan(0.05);
-    expect(smoothedDensity([m], { zeroTolerance: 1e-9, scale: 'linear' }).scale).toBe('linear');
+    // Linear: the zero mass is still apart (not a spike at 0), the negative node is on the axis.
+    const lin = smoothedDensity([m], { zeroTolerance: 1e-9, scale: 'linear' });
+    expect(lin.scale).toBe('linear');
+    expect(lin.zeroMass).toBeCloseTo(0.3, 15);
+    expect(Math.abs(integral(lin.grid, lin.density) - 0.7 * 0.9973)).toBeLessThan(5e-3);
   });
 
   it('the band: the standard error across probes, |d1 - d2| / 2 for two probes', () => {

@@ -3,7 +3,8 @@
  * eigenvalue) or estimates it (SLQ: all probes' Gauss rules, with a band across probes), the Lanczos
  * extremes as markers, and the Marchenko-Pastur density where it applies. Never a histogram of a few
  * Ritz values: they are extremes, not a sample of the spectrum. Eigenvalues spanning more than two
- * decades go on a log axis (density per decade), with the mass at and below 0 stated apart.
+ * decades go on a log axis (density per decade); the mass at 0 (and on a log axis below it) is stated
+ * apart, never drawn as a spike that flattens the rest.
  */
 import type { MarchenkoPastur as MpSummary, SlqDensity } from '@bmp/runlog';
 import {
@@ -153,10 +154,15 @@ export function spectrumPlot(input: PlotInput): SpectrumPlot | null {
   const data: Aligned = { xs, ys: columns.map((c) => xs.map((x) => c.points.get(x) ?? null)) };
   const main = curves[0]?.d;
   const parts: string[] = [];
-  if (main && logX)
+  if (main) {
+    const what = curves[0].label.startsWith('exact') ? 'eigenvalues' : 'estimated mass';
+    const zero = `${pct(main.zeroMass)} of the ${what} at |lambda| <= ${fmtNum(tol)} (zero, not in the curve)`;
     parts.push(
-      `log axis (density per decade): ${pct(main.zeroMass)} of the ${curves[0].label.startsWith('exact') ? 'eigenvalues' : 'estimated mass'} at |lambda| <= ${fmtNum(tol)} (zero) and ${pct(main.negativeMass)} below -${fmtNum(tol)} are not on the axis`,
+      logX
+        ? `log axis (density per decade): ${zero}, ${pct(main.negativeMass)} below -${fmtNum(tol)} (not on the axis)`
+        : zero,
     );
+  }
   if (main) parts.push(`kernel width ${fmtNum(main.sigma)}${logX ? ' decades' : ''}`);
   if (input.slq?.exactDistance) {
     const e = input.slq.exactDistance;
