@@ -49,9 +49,19 @@ function once(runDir, extra, tmp) {
   );
   const done = events.find((e) => e.type === 'done');
   const report = JSON.parse(readFileSync(out, 'utf8'));
+  // Products: dim per explicit matrix, the Lanczos run, SLQ's further probes (its first is the Lanczos
+  // run above --max-dense-dim, an extra run below it) and Hutchinson's products.
   const products = report.blocks
     .flatMap((b) => b.spectra)
-    .reduce((s, sp) => s + (sp.eigenvalues.matVecs ?? 0) + (sp.eigenvalues.density?.matVecs ?? 0), 0);
+    .filter((sp) => sp.matrix === 'Hz' || sp.matrix === 'HW')
+    .reduce((s, sp) => {
+      const ev = sp.eigenvalues;
+      const d = ev.density;
+      const own = ev.method === 'dense' ? sp.dimension : (ev.matVecs ?? 0);
+      const slq = d ? d.matVecs - (ev.method === 'lanczos' ? d.firstProbeSteps : 0) : 0;
+      const trace = ev.method === 'dense' ? 0 : (sp.trace?.products ?? report.settings.traceProbes);
+      return s + own + slq + trace;
+    }, 0);
   return { wallS: wall, cpuS: round(user + sys, 2), ownSeconds: done?.seconds, blocks, report, products };
 }
 
