@@ -36,6 +36,7 @@ interface ChartRecord {
   title: string;
   labels: string[];
   logY: boolean;
+  logX: boolean;
   data: (number | null)[][];
 }
 
