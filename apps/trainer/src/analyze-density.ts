@@ -4,9 +4,9 @@
  * rule for free; the other probes add `steps` products each, and their v^T H v are also the first
  * samples of the Hutchinson trace (same seed, same vectors), so the trace only pays for the rest.
  */
-import type { LocalHessianOperator } from '@bmp/backmatching';
 import type { SlqDensity } from '@bmp/runlog/node';
 import {
+  type AsyncSymmetricOperator,
   type CdfDistance,
   cdfDistance,
   empiricalMeasure,
@@ -42,7 +42,7 @@ export interface SlqRun {
 }
 
 /** Extremes, SLQ probes and the Hutchinson trace of one operator, sharing products where they can. */
-export async function slqWithExtremes(op: LocalHessianOperator, o: DensitySettings): Promise<SlqRun> {
+export async function slqWithExtremes(op: AsyncSymmetricOperator, o: DensitySettings): Promise<SlqRun> {
   const start = rademacherVector(op.dim, mulberry32(o.seed));
   const extremes = await lanczosAsync(op, {
     k: o.lanczosK,

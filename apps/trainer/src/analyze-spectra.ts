@@ -8,7 +8,9 @@
 import { type LocalHessianOperator, operatorTraceAsync } from '@bmp/backmatching';
 import type { Spectrum } from '@bmp/runlog/node';
 import {
+  asyncOperator,
   conditionFromEigenvalues,
+  denseOperator,
   type LanczosResult,
   lanczosAsync,
   operatorToMatrixAsync,
@@ -136,8 +138,14 @@ export async function spectrumOf(
     const m = await operatorToMatrixAsync(op);
     const d = denseSpectrum(matrix, m.dim, m.data, true);
     if (o.slqProbes > 0) {
-      // The same SLQ as above --max-dense-dim, checked against the exact eigenvalues.
-      const r = await slqWithExtremes(op, { ...o, traceProbes: 0 });
+      // The same SLQ as above --max-dense-dim, checked against the exact eigenvalues. Its products are
+      // taken with the explicit matrix just formed (float64, symmetrised): the same operator without
+      // paying for autodiff products again (test/analyze-slq.test.ts also runs it on the operator).
+      const sym = Float64Array.from(m.data);
+      for (let i = 0; i < m.dim; i++)
+        for (let j = 0; j < i; j++)
+          sym[i * m.dim + j] = sym[j * m.dim + i] = 0.5 * (m.data[i * m.dim + j] + m.data[j * m.dim + i]);
+      const r = await slqWithExtremes(asyncOperator(denseOperator(sym, m.dim)), { ...o, traceProbes: 0 });
       d.spectrum.eigenvalues.density = densityRecord(r, o, d.spectrum.condition.rankTolerance, d.eigenvalues);
     }
     return { spectrum: d.spectrum, trace: d.trace, traceMethod: 'exact' };
