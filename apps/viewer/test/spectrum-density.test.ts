@@ -44,6 +44,11 @@ describe('spectrumPlot', () => {
     expect(plot.note).toContain('16.7% of the eigenvalues at |lambda| <= 1.00e-7 (zero, not in the curve)');
     expect(Math.abs(integralLog10(plot.data.xs, plot.data.ys[0]) - 60 / 72)).toBeLessThan(0.01);
     expect(plot.data.xs.every((x) => x > 0)).toBe(true);
+    // forced linear: the same zero mass apart, the curve over the eigenvalue itself
+    const lin = spectrumPlot({ exact: values, zeroTolerance: 1e-7, scale: 'linear' })!;
+    expect(lin.logX).toBe(false);
+    expect(lin.yLabel).toBe('density');
+    expect(lin.note).toContain('16.7% of the eigenvalues');
   });
 
   it('exact and SLQ together: the SLQ curve dashed with its band (mean +- 2 s.e.) and its distance', () => {

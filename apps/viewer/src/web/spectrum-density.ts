@@ -26,6 +26,8 @@ export interface PlotInput {
   /** |lambda| at or below this is zero (the rank tolerance). */
   zeroTolerance: number;
   law?: Pick<MpSummary, 'c' | 'sigma2'> | null;
+  /** Eigenvalue axis: 'auto' (default: log10 past two decades), or forced. */
+  scale?: 'auto' | 'linear' | 'log10';
 }
 
 export interface PlotSeries {
@@ -72,9 +74,9 @@ const pct = (x: number) => `${(100 * x).toPrecision(3)}%`;
 export function spectrumPlot(input: PlotInput): SpectrumPlot | null {
   const tol = input.zeroTolerance;
   const curves: { label: string; color: string; d: SmoothedDensity; dash?: number[]; band: boolean }[] = [];
-  let scale: 'auto' | 'linear' | 'log10' = 'auto';
+  let scale: 'auto' | 'linear' | 'log10' = input.scale ?? 'auto';
   if (input.exact && input.exact.length > 0) {
-    const d = smoothedDensity([empiricalMeasure(input.exact)], { zeroTolerance: tol });
+    const d = smoothedDensity([empiricalMeasure(input.exact)], { zeroTolerance: tol, scale });
     scale = d.scale;
     curves.push({ label: `exact, ${input.exact.length} eigenvalues`, color: '#1f77b4', d, band: false });
   }

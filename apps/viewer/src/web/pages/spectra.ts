@@ -7,7 +7,9 @@ import { spectrumPlot } from '../spectrum-density';
 import { state } from '../state';
 import { emptyState } from './common';
 
-function spectrumChart(parent: HTMLElement, id: string, title: string, s: Spectrum): void {
+type Axis = 'auto' | 'linear' | 'log10';
+
+function spectrumChart(parent: HTMLElement, id: string, title: string, s: Spectrum, axis: Axis): void {
   const ev = s.eigenvalues;
   const exact = ev.eigenvalues && ev.eigenvalues.length === s.dimension ? ev.eigenvalues : undefined;
   const law = s.marchenkoPastur ?? null;
@@ -20,6 +22,7 @@ function spectrumChart(parent: HTMLElement, id: string, title: string, s: Spectr
         : undefined,
     zeroTolerance: s.condition.rankTolerance,
     law,
+    scale: axis,
   });
   if (!plot) {
     // Reports without stored eigenvalues: a histogram of the whole spectrum (count = dimension) only.
@@ -69,7 +72,7 @@ function spectrumChart(parent: HTMLElement, id: string, title: string, s: Spectr
     ?.append(el('p', { class: 'note', 'data-testid': 'spectrum-note' }, plot.note));
 }
 
-function reportView(report: AnalysisReport, runName: string): HTMLElement {
+function reportView(report: AnalysisReport, runName: string, axis: Axis): HTMLElement {
   const box = el('div', {});
   const charts = el('div', { class: 'charts' });
   const condRows: HTMLElement[] = [];
@@ -81,6 +84,7 @@ function reportView(report: AnalysisReport, runName: string): HTMLElement {
         `spectrum-${bi}-${si}`,
         `${b.name}: ${s.matrix} (${b.kind}${b.batchNorm ? ' + BN' : ''})`,
         s,
+        axis,
       );
       const mp = s.marchenkoPastur;
       condRows.push(
@@ -200,16 +204,38 @@ export function spectraPage(root: HTMLElement): void {
     o.selected = r === run;
     pick.append(o);
   }
-  pick.addEventListener('change', () => {
-    location.hash = `#/spectra?run=${encodeURIComponent(pick.value)}`;
-  });
+  const wantedAxis = hashQuery().get('axis');
+  const axis: Axis = wantedAxis === 'linear' || wantedAxis === 'log10' ? wantedAxis : 'auto';
+  const axisPick = el('select', { 'data-testid': 'axis' });
+  for (const [value, label] of [
+    ['auto', 'auto (log past two decades)'],
+    ['linear', 'linear'],
+    ['log10', 'log'],
+  ] as const) {
+    const o = el('option', { value }, label);
+    o.selected = value === axis;
+    axisPick.append(o);
+  }
+  const go = () => {
+    location.hash = `#/spectra?run=${encodeURIComponent(pick.value)}${axisPick.value === 'auto' ? '' : `&axis=${axisPick.value}`}`;
+  };
+  pick.addEventListener('change', go);
+  axisPick.addEventListener('change', go);
   const body = el('div', {}, 'loading analysis.json...');
-  root.append(el('div', { class: 'controls' }, el('label', {}, 'run ', pick)), body);
+  root.append(
+    el(
+      'div',
+      { class: 'controls' },
+      el('label', {}, 'run ', pick),
+      el('label', {}, ' eigenvalue axis ', axisPick),
+    ),
+    body,
+  );
   void loadAnalysis(state.source, run.name).then((r) => {
     destroyCharts();
     body.replaceChildren(
       r.ok
-        ? reportView(r.report, run.name)
+        ? reportView(r.report, run.name, axis)
         : el('p', { class: 'error', 'data-testid': 'analysis-error' }, r.error),
     );
   });
