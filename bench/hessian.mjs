@@ -76,6 +76,7 @@ export const options = {
   },
   'analyze-repeats': { type: 'string', default: '1', help: 'alternating repeats of each analyze variant' },
   'analyze-only': { type: 'boolean', help: 'only the analyze case (needs --analyze)' },
+  'analyze-report': { type: 'string', help: 'keep the last report with SLQ at this path' },
   out: { type: 'string', help: 'JSON output path (default bench/results/hessian-<ISO time>.json)' },
 };
 

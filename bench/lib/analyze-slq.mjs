@@ -4,7 +4,7 @@
 // /usr/bin/time: less sensitive to other jobs than wall time on a shared machine) and each block's seconds
 // from the command's --json progress lines.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,8 +49,8 @@ function once(runDir, extra, tmp) {
   );
   const done = events.find((e) => e.type === 'done');
   const report = JSON.parse(readFileSync(out, 'utf8'));
-  // Products: dim per explicit matrix, the Lanczos run, SLQ's further probes (its first is the Lanczos
-  // run above --max-dense-dim, an extra run below it) and Hutchinson's products.
+  // Autodiff products: dim per explicit matrix, the Lanczos run, SLQ's further probes (its first is the
+  // Lanczos run) and Hutchinson's. Below --max-dense-dim SLQ multiplies by the explicit matrix: none.
   const products = report.blocks
     .flatMap((b) => b.spectra)
     .filter((sp) => sp.matrix === 'Hz' || sp.matrix === 'HW')
@@ -58,7 +58,7 @@ function once(runDir, extra, tmp) {
       const ev = sp.eigenvalues;
       const d = ev.density;
       const own = ev.method === 'dense' ? sp.dimension : (ev.matVecs ?? 0);
-      const slq = d ? d.matVecs - (ev.method === 'lanczos' ? d.firstProbeSteps : 0) : 0;
+      const slq = d && ev.method === 'lanczos' ? d.matVecs - d.firstProbeSteps : 0;
       const trace = ev.method === 'dense' ? 0 : (sp.trace?.products ?? report.settings.traceProbes);
       return s + own + slq + trace;
     }, 0);
@@ -66,7 +66,7 @@ function once(runDir, extra, tmp) {
 }
 
 /** Alternates the two variants `repeats` times; returns medians, ratios and the SLQ report's distances. */
-export function benchAnalyzeSlq(runDir, repeats, notes) {
+export function benchAnalyzeSlq(runDir, repeats, notes, keepReport) {
   if (!existsSync(CLI)) throw new Error(`no ${CLI}: build first (pnpm turbo run build)`);
   if (!existsSync('/usr/bin/time')) notes.push('no /usr/bin/time: CPU seconds not measured');
   const tmp = mkdtempSync(join(os.tmpdir(), 'bmp-bench-analyze-'));
@@ -84,6 +84,7 @@ export function benchAnalyzeSlq(runDir, repeats, notes) {
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
+  if (keepReport) writeFileSync(keepReport, `${JSON.stringify(slqReport, null, 2)}\n`);
   const summary = VARIANTS.map((variant, v) => ({
     variant: variant.name,
     medianWallS: median(runs[v].map((r) => r.wallS)),

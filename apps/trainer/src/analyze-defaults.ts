@@ -15,5 +15,5 @@ export const ANALYZE_DEFAULTS = {
   /** SLQ density: probes (0: none); the first is the Lanczos run of the extremes. */
   slqProbes: 3,
   /** SLQ density: Lanczos steps of each further probe. */
-  slqSteps: 24,
+  slqSteps: 16,
 } as const;

@@ -51,7 +51,7 @@ export interface AnalyzeOptions {
   lanczosSteps?: number;
   /** Hutchinson probes for trace/dim above maxDenseDim (default 16; the first slqProbes are SLQ's). */
   traceProbes?: number;
-  /** SLQ density: probes (default 3, 0 for none; the first is the extremes' Lanczos run) and steps (24). */
+  /** SLQ density: probes (default 3, 0 for none; the first is the extremes' Lanczos run) and steps (16). */
   slqProbes?: number;
   slqSteps?: number;
   /** Restrict to these blocks (names as in config.json `model.blocks`). */

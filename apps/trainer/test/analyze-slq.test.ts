@@ -103,7 +103,7 @@ describe('SLQ density against the exact eigenvalues (default probes and steps)',
         // The stored distance is the one recomputed here from the stored nodes and weights.
         expect(d.exactDistance!.ks).toBeCloseTo(ind.ks, 12);
         // Default settings: probe 1 is the extremes' run (up to 80 steps, here the whole space or nearly,
-        // so exact for its vector), probes 2-3 have 24 steps. What remains is probe noise, ~sqrt(2 / (3 n))
+        // so exact for its vector), probes 2-3 have 16 steps. What remains is probe noise, ~sqrt(2 / (3 n))
         // = 0.06-0.1 in a CDF value for n = 64-192. Observed KS 0.025-0.100 and W1 / range 0.004-0.052
         // over the six matrices; bounds 0.2 and 0.08.
         expect(d.exactDistance!.ks).toBeLessThan(0.2);

@@ -104,9 +104,9 @@ const spectrum = (r: AnalysisReport, block: string, matrix: string) => {
 describe('bmp-train analyze (tiny MLP and VGG runs through the real CLI)', () => {
   it('writes a report that validates against @bmp/runlog, with progress lines per block', () => {
     expect(mlpReport.blocks.map((b) => b.name)).toEqual(['dense1/kernel', 'dense2/kernel', 'dense3/kernel']);
-    expect(mlpStdout).toMatch(/^\[1\/3\] dense1\/kernel: Hz 256 \(lanczos, \d+ products; SLQ 3x24\)/m);
-    expect(mlpStdout).toMatch(/HW 1024 \(lanczos, \d+ products; SLQ 3x24\)/);
-    expect(mlpStdout).toMatch(/^\[3\/3\] dense3\/kernel: Hz 64 \(dense; SLQ 3x24 KS 0\.\d+ W1 /m);
+    expect(mlpStdout).toMatch(/^\[1\/3\] dense1\/kernel: Hz 256 \(lanczos, \d+ products; SLQ 3x16\)/m);
+    expect(mlpStdout).toMatch(/HW 1024 \(lanczos, \d+ products; SLQ 3x16\)/);
+    expect(mlpStdout).toMatch(/^\[3\/3\] dense3\/kernel: Hz 64 \(dense; SLQ 3x16 KS 0\.\d+ W1 /m);
     expect(mlpStdout).toContain(`report: ${join(mlpRun, 'analysis.json')}`);
     expect(mlpReport.source).toMatchObject({ run: 'mlp', epoch: 1, batch: 0, batchSize: 4 });
     expect(mlpReport.claims).toEqual([]);
