@@ -329,6 +329,7 @@ export async function run(values) {
         values.analyze,
         positiveInt('analyze-repeats', values['analyze-repeats']),
         notes,
+        values['analyze-report'] == null ? null : resolve(values['analyze-report']),
       );
   } finally {
     rmSync(tmp, { recursive: true, force: true });
