@@ -31,6 +31,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tfOperator } from '@bmp/backmatching';
 import { gaussian, lanczos, mulberry32, symmetricEigenvalues } from '@bmp/spectra';
+import { benchAnalyzeSlq } from './lib/analyze-slq.mjs';
 import { machineInfo, writeResults } from './lib/results.mjs';
 import { formatTable, median, round, summarize } from './lib/stats.mjs';
 import { BACKENDS, packageVersion, tf, useBackend } from './lib/tf.mjs';
@@ -69,6 +70,13 @@ export const options = {
   'python-threads': { type: 'string', default: '1', help: 'BLAS/OpenMP threads for numpy and scipy' },
   'no-python': { type: 'boolean', help: 'skip the numpy/scipy references' },
   'skip-ml': { type: 'boolean', help: "skip ml-matrix's decomposition" },
+  analyze: {
+    type: 'string',
+    help: 'a run directory: also time bmp-train analyze of its latest checkpoint with and without the SLQ density',
+  },
+  'analyze-repeats': { type: 'string', default: '1', help: 'alternating repeats of each analyze variant' },
+  'analyze-only': { type: 'boolean', help: 'only the analyze case (needs --analyze)' },
+  'analyze-report': { type: 'string', help: 'keep the last report with SLQ at this path' },
   out: { type: 'string', help: 'JSON output path (default bench/results/hessian-<ISO time>.json)' },
 };
 
@@ -309,13 +317,38 @@ export async function run(values) {
   const loadBefore = os.loadavg();
   let dense;
   let krylov;
+  let analyze = null;
+  if (values['analyze-only'] && !values.analyze) throw usageError('--analyze-only needs --analyze <run-dir>');
   try {
-    dense = benchDense(values, tmp, notes);
-    krylov = await benchLanczos(values, tmp, notes);
+    if (!values['analyze-only']) {
+      dense = benchDense(values, tmp, notes);
+      krylov = await benchLanczos(values, tmp, notes);
+    }
+    if (values.analyze)
+      analyze = benchAnalyzeSlq(
+        values.analyze,
+        positiveInt('analyze-repeats', values['analyze-repeats']),
+        notes,
+        values['analyze-report'] == null ? null : resolve(values['analyze-report']),
+      );
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
   const loadAfter = os.loadavg();
+  if (analyze) printAnalyze(analyze);
+  if (values['analyze-only']) {
+    const result = {
+      benchmark: 'hessian',
+      machine: machineInfo(),
+      loadAverageBefore: loadBefore.map((l) => round(l, 2)),
+      loadAverageAfter: loadAfter.map((l) => round(l, 2)),
+      analyze,
+      notes,
+    };
+    const paths = writeResults('hessian', result, values.out == null ? undefined : resolve(values.out));
+    console.log(`wrote ${paths.join(', ')}`);
+    return;
+  }
 
   const rows = [
     {
@@ -398,9 +431,34 @@ export async function run(values) {
     pythonThreads: Number(values['python-threads']),
     dense,
     lanczos: krylov,
+    ...(analyze ? { analyze } : {}),
     notes,
   };
   const paths = writeResults('hessian', result, values.out == null ? undefined : resolve(values.out));
   console.log(`wrote ${paths.join(', ')}`);
   if (krylov.leakedTensors !== 0) process.exitCode = 1;
+}
+
+function printAnalyze(a) {
+  console.log(
+    formatTable(
+      [
+        { key: 'variant', label: `analyze ${a.runDir}`, align: 'left' },
+        { key: 'wall', label: 'median wall s' },
+        { key: 'cpu', label: 'median CPU s' },
+        { key: 'products', label: 'products' },
+      ],
+      a.summary.map((s) => ({
+        variant: s.variant,
+        wall: s.medianWallS,
+        cpu: s.medianCpuS,
+        products: s.products,
+      })),
+    ),
+  );
+  console.log(`SLQ / no SLQ: wall ${a.wallRatio}x, CPU ${a.cpuRatio}x (${a.repeats} alternating repeat(s))`);
+  for (const d of a.distances)
+    console.log(
+      `SLQ vs exact, ${d.block} ${d.matrix} (${d.dim}): KS ${round(d.ks, 3)}, W1 / range ${d.wasserstein1Relative.toExponential(1)}`,
+    );
 }

@@ -61,7 +61,7 @@ export async function analyzeBlock(
       exactZ,
       traceMethod: estimated ? 'hutchinson' : 'exact',
       traceMethods: { W: W.traceMethod, z: z.traceMethod },
-      ...(estimated ? { probes: o.traceProbes } : {}),
+      ...(estimated ? { probes: W.probes ?? z.probes } : {}),
       ratioW: exactW / sc.mW,
       ratioZ: exactZ / sc.mZ,
     };
@@ -78,9 +78,16 @@ export async function analyzeBlock(
     spectra,
     ...(eq24 ? { eq24 } : {}),
   };
-  const fmt = (s: Spectrum) =>
-    `${s.matrix} ${s.dimension} (${s.eigenvalues.method}${s.eigenvalues.matVecs ? `, ${s.eigenvalues.matVecs} products` : ''}) ` +
-    `[${s.eigenvalues.min.toPrecision(3)}, ${s.eigenvalues.max.toPrecision(3)}] C=${s.condition.value.toPrecision(3)}`;
+  const fmt = (s: Spectrum) => {
+    const d = s.eigenvalues.density;
+    const slq = d
+      ? `; SLQ ${d.probes}x${d.lanczosSteps}${d.exactDistance ? ` KS ${d.exactDistance.ks.toFixed(3)} W1 ${d.exactDistance.wasserstein1Relative?.toExponential(1)}` : ''}`
+      : '';
+    return (
+      `${s.matrix} ${s.dimension} (${s.eigenvalues.method}${s.eigenvalues.matVecs ? `, ${s.eigenvalues.matVecs} products` : ''}${slq}) ` +
+      `[${s.eigenvalues.min.toPrecision(3)}, ${s.eigenvalues.max.toPrecision(3)}] C=${s.condition.value.toPrecision(3)}`
+    );
+  };
   const summary = [
     ...spectra.slice(0, 2).map(fmt),
     ...(eq24 ? [`eq24 ratioW ${eq24.ratioW?.toFixed(3)} ratioZ ${eq24.ratioZ?.toFixed(3)}`] : []),

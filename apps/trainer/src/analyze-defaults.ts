@@ -10,6 +10,10 @@ export const ANALYZE_DEFAULTS = {
   lanczosK: 3,
   /** Lanczos: most Hessian-vector products. */
   lanczosSteps: 80,
-  /** Hutchinson probes for trace/dim above maxDenseDim. */
+  /** Hutchinson probes for trace/dim above maxDenseDim (the first slqProbes are SLQ's). */
   traceProbes: 16,
+  /** SLQ density: probes (0: none); the first is the Lanczos run of the extremes. */
+  slqProbes: 3,
+  /** SLQ density: Lanczos steps of each further probe. */
+  slqSteps: 16,
 } as const;

@@ -1,24 +1,25 @@
 /**
  * Spectra of the local Hessians for analyze: every eigenvalue of a small operator (made explicit), the
- * extreme Ritz values of a large one (Lanczos), with condition numbers under an explicit rank tolerance.
+ * extreme Ritz values and the SLQ density of a large one, with condition numbers under an explicit rank
+ * tolerance. Small operators get an SLQ density too, with its distance to their exact eigenvalues.
  * Products are read back asynchronously (`applyAsync`) on every backend: WebGPU cannot read synchronously
  * in Node, and the async forms give the sync forms' numbers on the others.
  */
 import { type LocalHessianOperator, operatorTraceAsync } from '@bmp/backmatching';
 import type { Spectrum } from '@bmp/runlog/node';
 import {
+  asyncOperator,
   conditionFromEigenvalues,
+  denseOperator,
+  type LanczosResult,
   lanczosAsync,
   operatorToMatrixAsync,
   symmetricEigenvalues,
 } from '@bmp/spectra';
+import { type DensitySettings, densityRecord, RITZ_TOL, slqWithExtremes } from './analyze-density';
 
-export interface SpectrumSettings {
+export interface SpectrumSettings extends DensitySettings {
   maxDenseDim: number;
-  lanczosK: number;
-  lanczosSteps: number;
-  traceProbes: number;
-  seed: number;
 }
 
 /** float32 products: eigenvalues below dim * eps32 * |lambda|max are rounding, not rank (numpy's rule). */
@@ -76,17 +77,10 @@ export function denseSpectrum(
 }
 
 /** Extreme eigenvalues by Lanczos; the condition number over the Ritz values found (see the notes). */
-async function lanczosSpectrum(
-  matrix: string,
-  op: LocalHessianOperator,
-  k: number,
-  maxSteps: number,
-  seed: number,
-): Promise<Spectrum> {
-  const r = await lanczosAsync(op, { k, which: 'both', tol: 1e-5, maxSteps, seed });
+function lanczosSpectrum(matrix: string, dim: number, r: LanczosResult, k: number): Spectrum {
   const values = r.values;
   const top = Math.max(...Array.from(values, Math.abs));
-  const rankTolerance = op.dim * EPS32 * top;
+  const rankTolerance = dim * EPS32 * top;
   // Only the smallest-end Ritz values say anything about lambda_min (they converge to the smallest
   // eigenvalues from above); the largest-end ones must not stand in for it.
   const smallest = Array.from(values.subarray(0, Math.min(k, values.length)));
@@ -99,7 +93,7 @@ async function lanczosSpectrum(
   const resolved = Number.isFinite(sigmaMin);
   return {
     matrix,
-    dimension: op.dim,
+    dimension: dim,
     eigenvalues: {
       min: values[0],
       max: values[values.length - 1],
@@ -108,6 +102,7 @@ async function lanczosSpectrum(
       eigenvalues: Array.from(values),
       matVecs: r.matvecs,
       residuals: Array.from(r.residuals),
+      convergedValues: Array.from(r.residuals, (x) => x <= RITZ_TOL * top),
       converged: r.converged,
       steps: r.steps,
     },
@@ -118,7 +113,7 @@ async function lanczosSpectrum(
       // Matrix-free: with a Ritz value at or below the tolerance the matrix is singular (rank <= dim - 1);
       // sigmaMin is the smallest small-end Ritz value above it (the smallest non-zero eigenvalue once
       // Lanczos has converged), absent when none is.
-      rank: zeros > 0 ? op.dim - 1 : op.dim,
+      rank: zeros > 0 ? dim - 1 : dim,
       rankIsUpperBound: zeros > 0,
       sigmaMax,
       ...(Number.isFinite(sigmaMin) ? { sigmaMin } : {}),
@@ -127,22 +122,70 @@ async function lanczosSpectrum(
   };
 }
 
+export interface SpectrumResult {
+  spectrum: Spectrum;
+  trace: number;
+  traceMethod: 'exact' | 'hutchinson';
+  probes?: number;
+}
+
 export async function spectrumOf(
   matrix: string,
   op: LocalHessianOperator,
   o: SpectrumSettings,
-): Promise<{ spectrum: Spectrum; trace: number; traceMethod: 'exact' | 'hutchinson'; probes?: number }> {
+): Promise<SpectrumResult> {
   if (op.dim <= o.maxDenseDim) {
     const m = await operatorToMatrixAsync(op);
     const d = denseSpectrum(matrix, m.dim, m.data, true);
+    if (o.slqProbes > 0) {
+      // The same SLQ as above --max-dense-dim, checked against the exact eigenvalues. Its products are
+      // taken with the explicit matrix just formed (float64, symmetrised): the same operator without
+      // paying for autodiff products again (test/analyze-slq.test.ts also runs it on the operator).
+      const sym = Float64Array.from(m.data);
+      for (let i = 0; i < m.dim; i++)
+        for (let j = 0; j < i; j++)
+          sym[i * m.dim + j] = sym[j * m.dim + i] = 0.5 * (m.data[i * m.dim + j] + m.data[j * m.dim + i]);
+      const r = await slqWithExtremes(asyncOperator(denseOperator(sym, m.dim)), { ...o, traceProbes: 0 });
+      d.spectrum.eigenvalues.density = densityRecord(r, o, d.spectrum.condition.rankTolerance, d.eigenvalues);
+    }
     return { spectrum: d.spectrum, trace: d.trace, traceMethod: 'exact' };
   }
-  const spectrum = await lanczosSpectrum(matrix, op, o.lanczosK, o.lanczosSteps, o.seed);
-  const t = await operatorTraceAsync(op, { exactMaxDim: 0, probes: o.traceProbes, seed: o.seed });
+  if (o.slqProbes === 0) {
+    // --slq-probes 0: extremes and Hutchinson only (Gaussian Lanczos start, as before SLQ).
+    const r = await lanczosAsync(op, {
+      k: o.lanczosK,
+      which: 'both',
+      tol: RITZ_TOL,
+      maxSteps: o.lanczosSteps,
+      seed: o.seed,
+    });
+    const spectrum = lanczosSpectrum(matrix, op.dim, r, o.lanczosK);
+    const t = await operatorTraceAsync(op, { exactMaxDim: 0, probes: o.traceProbes, seed: o.seed });
+    return {
+      spectrum: { ...spectrum, trace: { value: t.trace, method: t.method, standardError: t.standardError } },
+      trace: t.trace,
+      traceMethod: 'hutchinson',
+      probes: o.traceProbes,
+    };
+  }
+  const r = await slqWithExtremes(op, o);
+  const spectrum = lanczosSpectrum(matrix, op.dim, r.extremes, o.lanczosK);
+  spectrum.eigenvalues.density = densityRecord(r, o, spectrum.condition.rankTolerance);
+  const t = r.trace;
   return {
-    spectrum: { ...spectrum, trace: { value: t.trace, method: t.method, standardError: t.standardError } },
-    trace: t.trace,
+    spectrum: {
+      ...spectrum,
+      trace: {
+        value: t.value,
+        method: 'hutchinson',
+        standardError: t.standardError,
+        probes: t.probes,
+        products: t.products,
+        note: `the first ${Math.min(o.slqProbes, t.probes)} probes are the SLQ probes (same vectors, no extra products)`,
+      },
+    },
+    trace: t.value,
     traceMethod: 'hutchinson',
-    probes: o.traceProbes,
+    probes: t.probes,
   };
 }

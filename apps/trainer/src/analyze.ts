@@ -2,7 +2,8 @@
  * `bmp-train analyze <run-dir>`: the local Hessians (paper section 3) of a checkpoint of a run, block by
  * block, on one batch of the run's own training data, written as `analysis.json` (schema of `@bmp/runlog`,
  * read by the viewer). Per block: spectra of H_z and H_W (every eigenvalue when the dimension is at most
- * `maxDenseDim`, extreme Ritz values by Lanczos otherwise), condition numbers with an explicit rank
+ * `maxDenseDim`, extreme Ritz values by Lanczos and the density by stochastic Lanczos quadrature
+ * otherwise; SLQ also on the dense ones, with its distance to their exact eigenvalues), condition numbers with an explicit rank
  * tolerance, the Marchenko-Pastur law (eq. 10-11, 19) against the weight layer's H_z of dense blocks, and
  * eq. (24)'s m_{b,W}, m_{b,z} against trace/dim of the local Hessians.
  */
@@ -48,8 +49,11 @@ export interface AnalyzeOptions {
   /** Lanczos: extreme eigenvalues wanted at each end (default 3) and most products (default 80). */
   lanczosK?: number;
   lanczosSteps?: number;
-  /** Hutchinson probes for trace/dim above maxDenseDim (default 16). */
+  /** Hutchinson probes for trace/dim above maxDenseDim (default 16; the first slqProbes are SLQ's). */
   traceProbes?: number;
+  /** SLQ density: probes (default 3, 0 for none; the first is the extremes' Lanczos run) and steps (16). */
+  slqProbes?: number;
+  slqSteps?: number;
   /** Restrict to these blocks (names as in config.json `model.blocks`). */
   blocks?: string[];
   /** Run `runPaperClaims` of @bmp/backmatching (default true). */
@@ -87,6 +91,8 @@ export async function analyze(options: AnalyzeOptions): Promise<{ report: Analys
     lanczosK: options.lanczosK ?? ANALYZE_DEFAULTS.lanczosK,
     lanczosSteps: options.lanczosSteps ?? ANALYZE_DEFAULTS.lanczosSteps,
     traceProbes: options.traceProbes ?? ANALYZE_DEFAULTS.traceProbes,
+    slqProbes: options.slqProbes ?? ANALYZE_DEFAULTS.slqProbes,
+    slqSteps: options.slqSteps ?? ANALYZE_DEFAULTS.slqSteps,
     seed: options.seed ?? ANALYZE_DEFAULTS.seed,
   };
   const batchSize = options.batchSize ?? ANALYZE_DEFAULTS.batchSize;

@@ -104,9 +104,9 @@ const spectrum = (r: AnalysisReport, block: string, matrix: string) => {
 describe('bmp-train analyze (tiny MLP and VGG runs through the real CLI)', () => {
   it('writes a report that validates against @bmp/runlog, with progress lines per block', () => {
     expect(mlpReport.blocks.map((b) => b.name)).toEqual(['dense1/kernel', 'dense2/kernel', 'dense3/kernel']);
-    expect(mlpStdout).toMatch(/^\[1\/3\] dense1\/kernel: Hz 256 \(lanczos, \d+ products\)/m);
-    expect(mlpStdout).toMatch(/HW 1024 \(lanczos, \d+ products\)/);
-    expect(mlpStdout).toMatch(/^\[3\/3\] dense3\/kernel: Hz 64 \(dense\)/m);
+    expect(mlpStdout).toMatch(/^\[1\/3\] dense1\/kernel: Hz 256 \(lanczos, \d+ products; SLQ 3x16\)/m);
+    expect(mlpStdout).toMatch(/HW 1024 \(lanczos, \d+ products; SLQ 3x16\)/);
+    expect(mlpStdout).toMatch(/^\[3\/3\] dense3\/kernel: Hz 64 \(dense; SLQ 3x16 KS 0\.\d+ W1 /m);
     expect(mlpStdout).toContain(`report: ${join(mlpRun, 'analysis.json')}`);
     expect(mlpReport.source).toMatchObject({ run: 'mlp', epoch: 1, batch: 0, batchSize: 4 });
     expect(mlpReport.claims).toEqual([]);
@@ -114,6 +114,10 @@ describe('bmp-train analyze (tiny MLP and VGG runs through the real CLI)', () =>
     expect(b1.dims).toEqual({ nIn: 64, nOut: 16, batch: 4 });
     expect(spectrum(mlpReport, 'dense1/kernel', 'HW').eigenvalues).toMatchObject({ method: 'lanczos' });
     expect(spectrum(mlpReport, 'dense1/kernel', 'HW').eigenvalues.matVecs).toBeGreaterThan(0);
+    // Dense spectra of H_z and H_W also carry the SLQ density and its distance to their eigenvalues.
+    const hz3 = spectrum(mlpReport, 'dense3/kernel', 'Hz').eigenvalues.density!;
+    expect(hz3.exactDistance!.ks).toBeGreaterThanOrEqual(0);
+    expect(hz3.exactDistance!.ks).toBeLessThan(0.3);
     for (const b of mlpReport.blocks) {
       for (const s of b.spectra) expect(s.condition.rankTolerance).toBeGreaterThan(0);
       expect(b.eq24?.mW).toBeGreaterThan(0);
@@ -241,6 +245,14 @@ describe('bmp-train analyze (tiny MLP and VGG runs through the real CLI)', () =>
       expect(s.eigenvalues.max).toBeGreaterThan(0);
       expect(s.eigenvalues.min).toBeGreaterThan(-1e-5 * s.eigenvalues.max);
       expect(s.eigenvalues.matVecs).toBeGreaterThan(0);
+      // Above --max-dense-dim: the SLQ density (default 3 probes, the first the extremes' run) beside
+      // the extremes, with per-value convergence flags.
+      const d = s.eigenvalues.density!;
+      expect(d.probes).toBe(3);
+      expect(d.firstProbeSteps).toBe(s.eigenvalues.steps);
+      expect(d.density!.length).toBe(d.grid!.length);
+      expect(s.eigenvalues.convergedValues).toHaveLength(s.eigenvalues.count);
+      expect(d.exactDistance).toBeUndefined();
     }
     expect(conv.eq24?.traceMethod).toBe('hutchinson');
     expect(conv.spectra.some((s) => s.marchenkoPastur)).toBe(false); // the law is for dense blocks

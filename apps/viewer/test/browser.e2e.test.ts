@@ -36,6 +36,7 @@ interface ChartRecord {
   title: string;
   labels: string[];
   logY: boolean;
+  logX: boolean;
   data: (number | null)[][];
 }
 
@@ -254,7 +255,12 @@ describe.skipIf(!haveChromium && !required)('viewer in headless Chromium', () =>
     const report = JSON.parse(readFileSync(join(logs, 'fx/sgd-lr0.1-seed0/analysis.json'), 'utf8')) as {
       blocks: {
         eq24?: unknown;
-        spectra: { condition: { value: number }; marchenkoPastur?: { c: number } }[];
+        spectra: {
+          dimension: number;
+          condition: { value: number };
+          marchenkoPastur?: { c: number };
+          eigenvalues: { method: string; count: number; density?: { probes: number; lanczosSteps: number } };
+        }[];
       }[];
       claims: { passed: boolean }[];
     };
@@ -265,12 +271,39 @@ describe.skipIf(!haveChromium && !required)('viewer in headless Chromium', () =>
       bl.spectra.map((sp, si) => ({ id: `spectrum-${bi}-${si}`, sp })),
     );
     expect(Object.keys(c).sort()).toEqual(spectra.map((x) => x.id).sort());
-    // Every spectrum with a Marchenko-Pastur law has the law drawn over its histogram.
+    // Every spectrum is a density curve labelled with its method (exact: every eigenvalue; SLQ otherwise,
+    // and beside the exact one where both exist); Lanczos extremes are markers; never a histogram.
     for (const { id, sp } of spectra) {
-      expect(c[id].labels).toHaveLength(sp.marchenkoPastur ? 2 : 1);
-      if (sp.marchenkoPastur) expect(c[id].labels[1]).toContain('Marchenko-Pastur c=');
+      const labels = c[id].labels;
+      const d = sp.eigenvalues.density;
+      const slq = d ? `SLQ, ${d.probes} probes x ${d.lanczosSteps} steps` : null;
+      if (sp.eigenvalues.method === 'dense') {
+        expect(labels[0]).toBe(`exact, ${sp.dimension} eigenvalues`);
+        if (slq) expect(labels[1]).toContain(slq);
+      } else {
+        expect(labels[0]).toContain(slq);
+        expect(labels.some((l) => l.startsWith('Lanczos extremes'))).toBe(true);
+      }
+      expect(labels.some((l) => l.includes('(n=') || l.includes('histogram'))).toBe(false);
+      expect(labels.filter((l) => l.startsWith('Marchenko-Pastur c='))).toHaveLength(
+        sp.marchenkoPastur ? 1 : 0,
+      );
     }
     expect(spectra.some((x) => x.sp.marchenkoPastur)).toBe(true);
+    expect(spectra.some((x) => x.sp.eigenvalues.method === 'lanczos')).toBe(true);
+    // These spectra span more than two decades: log axes, with the zero mass in the note.
+    expect(spectra.some((x) => c[x.id].logX)).toBe(true);
+    expect((await page.getByTestId('spectrum-note').allTextContents()).join(' ')).toContain('at |lambda| <=');
+    // The SLQ-only chart (dense1's H_z, above --max-dense-dim 512 in the fixture) and an exact one with
+    // the SLQ overlay, for the docs.
+    const slqOnly = spectra.find((x) => x.sp.eigenvalues.method === 'lanczos')!;
+    await page
+      .locator(`[data-chart="${slqOnly.id}"]`)
+      .screenshot({ path: join(artifacts, 'spectra-slq.png') });
+    const both = spectra.find((x) => x.sp.eigenvalues.method === 'dense' && x.sp.eigenvalues.density)!;
+    await page
+      .locator(`[data-chart="${both.id}"]`)
+      .screenshot({ path: join(artifacts, 'spectra-exact-vs-slq.png') });
     const conds = await page.getByTestId('condition').allTextContents();
     expect(conds).toHaveLength(spectra.length);
     // Shown to 4 significant digits.

@@ -187,6 +187,41 @@ describe('analysis.json', () => {
     expect(r.claims.map((c) => c.passed)).toEqual([true, false]);
   });
 
+  it('accepts an SLQ density with its grid, band and distance to the exact spectrum, and the older form', () => {
+    const a = analysisReport();
+    const ev = a.blocks[0].spectra[0].eigenvalues;
+    const full = {
+      method: 'slq',
+      nodes: [0.001, 2, 5, 0.5, 4],
+      weights: [0.2, 0.2, 0.1, 0.25, 0.25],
+      probes: 2,
+      lanczosSteps: 2,
+      firstProbeSteps: 3,
+      probeOffsets: [0, 3, 5],
+      broadening: 0.1,
+      scale: 'log10' as const,
+      grid: [0.001, 0.1, 10],
+      density: [0.1, 0.5, 0.01],
+      standardError: [0.01, 0.05, 0.001],
+      zeroTolerance: 1e-6,
+      zeroMass: 0,
+      negativeMass: 0,
+      exactDistance: { ks: 0.04, at: 2, wasserstein1Relative: 0.003, zeroTolerance: 1e-6 },
+    };
+    ev.density = full;
+    ev.convergedValues = [true, false];
+    expect(parseAnalysisReport(a).blocks[0].spectra[0].eigenvalues.density?.exactDistance?.ks).toBe(0.04);
+    // Reports written before: nodes, weights, probes and steps only.
+    ev.density = { nodes: [1], weights: [1], probes: 1, lanczosSteps: 1 };
+    delete ev.convergedValues;
+    expect(parseAnalysisReport(a).blocks[0].spectra[0].eigenvalues.density?.scale).toBeUndefined();
+    ev.density = { ...full, scale: 'cubic' as 'log10' };
+    const r = safeParseAnalysisReport(a);
+    expect(!r.ok && r.issues.map((i) => i.path)).toContain('blocks[0].spectra[0].eigenvalues.density.scale');
+    ev.density = { ...full, exactDistance: { ks: -1 } };
+    expect(safeParseAnalysisReport(a).ok).toBe(false);
+  });
+
   it.each([
     [
       'blocks[0].spectra[0].condition.rankTolerance',

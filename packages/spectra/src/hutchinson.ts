@@ -6,6 +6,12 @@ export interface HutchinsonOptions {
   /** Rademacher probes (= products). Default 32. */
   probes?: number;
   seed?: number;
+  /**
+   * v^T A v of the first probes of this seed's stream, already computed (e.g. by stochastic Lanczos
+   * quadrature with the same seed: its probe p gives dim * sum_k w_k theta_k = v_p^T A v_p): their vectors
+   * are drawn and skipped, so only the rest costs products and the estimate is the one of `probes` probes.
+   */
+  known?: ArrayLike<number>;
 }
 
 export interface HutchinsonEstimate {
@@ -41,6 +47,10 @@ function* hutchinsonSteps(dim: number, options: HutchinsonOptions): ProductSteps
   const samples = new Float64Array(probes);
   for (let p = 0; p < probes; p++) {
     const v = rademacherVector(dim, rand);
+    if (options.known && p < options.known.length) {
+      samples[p] = options.known[p];
+      continue;
+    }
     const av = yield v;
     let s = 0;
     for (let i = 0; i < dim; i++) s += v[i] * av[i];
@@ -51,5 +61,10 @@ function* hutchinsonSteps(dim: number, options: HutchinsonOptions): ProductSteps
   let ss = 0;
   for (const s of samples) ss += (s - mean) ** 2;
   const standardError = probes > 1 ? Math.sqrt(ss / (probes - 1) / probes) : Number.NaN;
-  return { trace: mean, standardError, probes, matvecs: probes };
+  return {
+    trace: mean,
+    standardError,
+    probes,
+    matvecs: probes - Math.min(probes, options.known?.length ?? 0),
+  };
 }

@@ -56,6 +56,7 @@ export {
   type Quadrature,
   type SlqOptions,
   type SpectralDensityEstimate,
+  slqProbeQuadraticForms,
   slqTrace,
   stochasticLanczosQuadrature,
   stochasticLanczosQuadratureAsync,
@@ -70,4 +71,18 @@ export {
   randomOrthogonal,
 } from './random';
 export { type Remark1Check, remark1AsPrinted, remark1Corrected } from './remark1';
+export {
+  probeMeasures,
+  type SmoothedDensity,
+  type SmoothedDensityOptions,
+  smoothedDensity,
+} from './smoothed-density';
+export {
+  type CdfDistance,
+  type CdfDistanceOptions,
+  cdfDistance,
+  type DiscreteMeasure,
+  empiricalMeasure,
+  measureCdf,
+} from './spectral-cdf';
 export { type TridiagonalEigen, tridiagonalEigen, tridiagonalEigenvalues } from './tridiagonal';

@@ -159,6 +159,12 @@ export interface LanczosOptions {
   start?: Float64Array;
   /** Also return the Ritz vectors. Default false. */
   vectors?: boolean;
+  /**
+   * Also return the Gauss rule of the start vector (nodes = all Ritz values, weights = squared first
+   * components of T's eigenvectors): free, and with a Rademacher `start` one probe of stochastic Lanczos
+   * quadrature (`SlqOptions.first`).
+   */
+  quadrature?: boolean;
 }
 
 export interface LanczosResult {
@@ -173,6 +179,8 @@ export interface LanczosResult {
   matvecs: number;
   /** Unit Ritz vectors, one per value, when `vectors: true`. */
   vectors?: Float64Array[];
+  /** The start vector's Gauss rule, when `quadrature: true`. */
+  quadrature?: { nodes: Float64Array; weights: Float64Array; matvecs: number };
 }
 
 /** Indices (into ascending Ritz values of size m) of the wanted ones. */
@@ -230,7 +238,7 @@ function* lanczosSteps(n: number, options: LanczosOptions): ProductSteps<Lanczos
   };
   const run = yield* lanczosRunSteps(n, start, maxSteps, { restart: rand, stop: check });
   const m = run.steps;
-  const rowsWanted = options.vectors ? Array.from({ length: m }, (_, i) => i) : [m - 1];
+  const rowsWanted = options.vectors ? Array.from({ length: m }, (_, i) => i) : [m - 1, 0];
   const eig = tridiagonalEigen(run.alpha, run.beta.subarray(0, m - 1), rowsWanted);
   const idx = wantedIndices(m, k, which);
   const last = eig.rows[options.vectors ? m - 1 : 0];
@@ -240,6 +248,16 @@ function* lanczosSteps(n: number, options: LanczosOptions): ProductSteps<Lanczos
   const top = Math.max(Math.abs(eig.values[0]), Math.abs(eig.values[m - 1]));
   const converged = residuals.every((r) => r <= tol * top);
   const result: LanczosResult = { values, residuals, converged, steps: m, matvecs: run.matvecs };
+  if (options.quadrature) {
+    // After a restart T is block diagonal: the later blocks' eigenvectors have a zero first component,
+    // so the rule is still the start vector's (exact on its invariant Krylov space).
+    const first = eig.rows[options.vectors ? 0 : 1];
+    result.quadrature = {
+      nodes: Float64Array.from(eig.values),
+      weights: Float64Array.from(first, (x) => x * x),
+      matvecs: run.matvecs,
+    };
+  }
   if (options.vectors) {
     result.vectors = idx.map((i) => {
       const y = new Float64Array(n);

@@ -44,6 +44,13 @@ export interface SlqOptions {
   steps?: number;
   /** Seed of the probes. Default 0. */
   seed?: number;
+  /**
+   * The Gauss rule of the first probe, already computed by the caller from its vector
+   * `rademacherVector(dim, mulberry32(seed))` (e.g. by `lanczos` with that `start` and `quadrature: true`,
+   * which also finds the extremes): used as it is, so that run serves both. Its node count may differ
+   * from `steps`. The other probes continue the same random stream.
+   */
+  first?: Pick<Quadrature, 'nodes' | 'weights' | 'matvecs'>;
 }
 
 /**
@@ -58,6 +65,8 @@ export interface SpectralDensityEstimate {
   matvecs: number;
   nodes: Float64Array;
   weights: Float64Array;
+  /** Probe p's nodes are nodes[probeOffsets[p] .. probeOffsets[p + 1]) (length probes + 1). */
+  probeOffsets: Uint32Array;
 }
 
 /**
@@ -89,14 +98,17 @@ function* slqSteps(dim: number, options: SlqOptions): ProductSteps<SpectralDensi
   const rand = mulberry32(options.seed ?? 0);
   const nodes: number[] = [];
   const weights: number[] = [];
+  const offsets = [0];
   let matvecs = 0;
   for (let p = 0; p < probes; p++) {
-    const q = yield* quadratureSteps(dim, rademacherVector(dim, rand), steps);
+    const v = rademacherVector(dim, rand);
+    const q = p === 0 && options.first ? options.first : yield* quadratureSteps(dim, v, steps);
     matvecs += q.matvecs;
     for (let k = 0; k < q.nodes.length; k++) {
       nodes.push(q.nodes[k]);
       weights.push(q.weights[k] / probes);
     }
+    offsets.push(nodes.length);
   }
   return {
     dim,
@@ -105,6 +117,7 @@ function* slqSteps(dim: number, options: SlqOptions): ProductSteps<SpectralDensi
     matvecs,
     nodes: Float64Array.from(nodes),
     weights: Float64Array.from(weights),
+    probeOffsets: Uint32Array.from(offsets),
   };
 }
 
@@ -139,4 +152,18 @@ export function slqTrace(
   let s = 0;
   for (let k = 0; k < estimate.nodes.length; k++) s += estimate.weights[k] * f(estimate.nodes[k]);
   return estimate.dim * s;
+}
+
+/**
+ * v_p^T A v_p of each probe, from its rule alone: the rule is exact for f(x) = x, and a Rademacher v has
+ * v^T v = dim. These are Hutchinson's samples for the same vectors (`HutchinsonOptions.known`).
+ */
+export function slqProbeQuadraticForms(
+  e: Pick<SpectralDensityEstimate, 'nodes' | 'weights' | 'probeOffsets' | 'probes' | 'dim'>,
+): Float64Array {
+  return Float64Array.from({ length: e.probes }, (_, p) => {
+    let s = 0;
+    for (let k = e.probeOffsets[p]; k < e.probeOffsets[p + 1]; k++) s += e.weights[k] * e.nodes[k];
+    return e.dim * e.probes * s;
+  });
 }

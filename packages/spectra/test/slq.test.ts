@@ -9,6 +9,7 @@ import {
   matrixWithSpectrum,
   mulberry32,
   randomOrthogonal,
+  slqProbeQuadraticForms,
   slqTrace,
   stochasticLanczosQuadrature,
 } from '../src';
@@ -114,6 +115,15 @@ describe('stochasticLanczosQuadrature (Ubaru-Chen-Saad)', () => {
     expect(op.count).toBe(probes * steps);
     expect(est.nodes.length).toBe(probes * steps);
     expect(Math.abs(est.weights.reduce((s, w) => s + w, 0) - 1)).toBeLessThan(1e-12);
+  });
+
+  it("its probes' v^T A v are Hutchinson's samples: `known` reproduces hutchinsonTrace of the same seed", () => {
+    const known = slqProbeQuadraticForms(est);
+    const plain = hutchinsonTrace(denseOperator(a, n), { probes: 20, seed: 8 });
+    const reused = hutchinsonTrace(countingOperator(denseOperator(a, n)), { probes: 20, seed: 8, known });
+    // Same vectors; the Gauss rule reproduces v^T A v to rounding (1e-12 relative).
+    expect(Math.abs(reused.trace - plain.trace)).toBeLessThan(1e-12 * Math.abs(plain.trace));
+    expect(reused.matvecs).toBe(20 - probes);
   });
 
   it('estimates tr(A) and log det(A) within 4 standard deviations of the Rademacher estimator', () => {

@@ -3,7 +3,7 @@ import { type Command, Option } from 'commander';
 import type { AnalyzeProgress } from '../analyze';
 import { ANALYZE_DEFAULTS as D } from '../analyze-defaults';
 import { BACKEND_CHOICES, type TrainSettings } from '../config';
-import { blockList, integer, positiveInt } from './parsers';
+import { blockList, integer, nonNegativeInt, positiveInt } from './parsers';
 import type { Opts } from './run-options';
 
 export function addAnalyzeCommand(
@@ -27,7 +27,7 @@ export function addAnalyzeCommand(
     .option('--seed <n>', `picks the batch; seeds Lanczos and Hutchinson (default ${D.seed})`, integer)
     .option(
       '--max-dense-dim <n>',
-      `every eigenvalue up to this dimension, Lanczos extreme eigenvalues above (default ${D.maxDenseDim})`,
+      `every eigenvalue up to this dimension, Lanczos extremes and an SLQ density above (default ${D.maxDenseDim})`,
       positiveInt,
     )
     .option('--lanczos-k <n>', `Lanczos: eigenvalues at each end (default ${D.lanczosK})`, positiveInt)
@@ -35,6 +35,16 @@ export function addAnalyzeCommand(
     .option(
       '--trace-probes <n>',
       `Hutchinson probes for trace/dim above --max-dense-dim (default ${D.traceProbes})`,
+      positiveInt,
+    )
+    .option(
+      '--slq-probes <n>',
+      `SLQ density: probes, the first being the Lanczos run of the extremes; 0 for none (default ${D.slqProbes})`,
+      nonNegativeInt,
+    )
+    .option(
+      '--slq-steps <n>',
+      `SLQ density: Lanczos steps of each further probe (default ${D.slqSteps})`,
       positiveInt,
     )
     .option('--blocks <names>', 'comma-separated block names (default: every block)', blockList)
@@ -76,6 +86,8 @@ export async function analyzeAction(runDir: string, opts: Opts): Promise<void> {
     lanczosK: opts.lanczosK as number | undefined,
     lanczosSteps: opts.lanczosSteps as number | undefined,
     traceProbes: opts.traceProbes as number | undefined,
+    slqProbes: opts.slqProbes as number | undefined,
+    slqSteps: opts.slqSteps as number | undefined,
     blocks: opts.blocks as string[] | undefined,
     claims: opts.claims as boolean,
     backend: opts.backend as TrainSettings['backend'] | undefined,

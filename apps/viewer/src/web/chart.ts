@@ -21,6 +21,8 @@ export interface ChartSpec {
   xLabel: string;
   yLabel?: string;
   logY?: boolean;
+  /** Logarithmic x axis (x values must be > 0). */
+  logX?: boolean;
   data: Aligned;
   series: ChartSeries[];
   /** Pairs of series indexes (0-based into `series`) to fill between: [upper, lower]. */
@@ -32,6 +34,7 @@ export interface ChartRecord {
   title: string;
   labels: string[];
   logY: boolean;
+  logX: boolean;
   data: (number | null)[][];
 }
 
@@ -111,7 +114,14 @@ export function updateChartInPlace(spec: ChartSpec): boolean {
   const old = specs.get(spec.id);
   if (!u || !old) return false;
   const key = (c: ChartSpec) =>
-    JSON.stringify([c.title, c.xLabel, c.logY ?? false, c.series.map((s) => s.label), c.bands ?? []]);
+    JSON.stringify([
+      c.title,
+      c.xLabel,
+      c.logY ?? false,
+      c.logX ?? false,
+      c.series.map((s) => s.label),
+      c.bands ?? [],
+    ]);
   if (key(spec) !== key(old)) return false;
   const { zoom } = viewOf(u);
   u.setData([spec.data.xs, ...spec.data.ys] as uPlot.AlignedData);
@@ -126,6 +136,7 @@ function chartRecord(spec: ChartSpec): ChartRecord {
     title: spec.title,
     labels: spec.series.map((s) => s.label),
     logY: spec.logY ?? false,
+    logX: spec.logX ?? false,
     data: [spec.data.xs, ...spec.data.ys],
   };
 }
@@ -188,7 +199,7 @@ export function renderChart(parent: HTMLElement, spec: ChartSpec): uPlot {
   const opts: uPlot.Options = {
     width,
     height: 260,
-    scales: { x: { time: false }, y: spec.logY ? { distr: 3 } : {} },
+    scales: { x: spec.logX ? { time: false, distr: 3 } : { time: false }, y: spec.logY ? { distr: 3 } : {} },
     axes: [{ label: spec.xLabel }, { label: spec.yLabel ?? '', size: 70 }],
     legend: { live: true },
     cursor: { drag: { x: true, y: false } },
@@ -204,7 +215,13 @@ export function renderChart(parent: HTMLElement, spec: ChartSpec): uPlot {
           show: s.show ?? true,
           spanGaps: true,
           points: { show: s.kind === 'points' || spec.data.xs.length < 12 },
-          paths: s.kind === 'step' ? uPlot.paths.stepped?.({ align: 1 }) : undefined,
+          // markers only: no line joining them
+          paths:
+            s.kind === 'step'
+              ? uPlot.paths.stepped?.({ align: 1 })
+              : s.kind === 'points'
+                ? () => null
+                : undefined,
         }),
       ),
     ],

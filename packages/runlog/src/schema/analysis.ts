@@ -14,14 +14,52 @@ export const histogramSchema = z
   });
 export type Histogram = z.infer<typeof histogramSchema>;
 
-/** Spectral density from stochastic Lanczos quadrature: Gauss nodes and weights, averaged over probes. */
+/** Largest difference of the CDFs of an SLQ estimate and the exact spectrum, where both exist. */
+export const exactDistanceSchema = z.looseObject({
+  /** Kolmogorov distance sup_x |F_slq(x) - F_exact(x)|. */
+  ks: finite().nonnegative(),
+  /** Where it is attained. */
+  at: finite().optional(),
+  /** Wasserstein-1 distance (integral of |F_slq - F_exact|) over lambda_max - lambda_min. */
+  wasserstein1Relative: finite().nonnegative().optional(),
+  /** |lambda| at or below this counted as 0 in both (the rank tolerance). */
+  zeroTolerance: finite().nonnegative().optional(),
+});
+export type ExactDistance = z.infer<typeof exactDistanceSchema>;
+
+/**
+ * Spectral density from stochastic Lanczos quadrature: Gauss nodes and weights of every probe (weights
+ * divided by the number of probes, summing to 1), and the density drawn from them. All but `nodes`,
+ * `weights`, `probes` and `lanczosSteps` are optional (older reports have only those).
+ */
 export const slqDensitySchema = z.looseObject({
   nodes: z.array(finite()),
   weights: z.array(finite()),
   probes: nonNegativeInt(),
+  /** Lanczos steps of each probe (the first probe's may differ: `firstProbeSteps`). */
   lanczosSteps: nonNegativeInt(),
-  /** Gaussian broadening used to draw a density from nodes and weights, if any. */
+  /** Gaussian broadening used to draw a density from nodes and weights, if any (in decades for log10). */
   broadening: finite().optional(),
+  method: z.string().optional(),
+  /** Steps of the first probe, when it is the run that found the Lanczos extremes. */
+  firstProbeSteps: nonNegativeInt().optional(),
+  seed: integer().optional(),
+  matVecs: nonNegativeInt().optional(),
+  /** Probe p's nodes are nodes[probeOffsets[p]] .. nodes[probeOffsets[p + 1] - 1]. */
+  probeOffsets: z.array(nonNegativeInt()).optional(),
+  /** 'linear' (density per unit eigenvalue) or 'log10' (per decade, of the part above zeroTolerance). */
+  scale: z.enum(['linear', 'log10']).optional(),
+  /** Eigenvalues at which `density` is given. */
+  grid: z.array(finite()).optional(),
+  density: z.array(finite()).optional(),
+  /** Standard error of the density across probes, at each grid point. */
+  standardError: z.array(finite()).optional(),
+  zeroTolerance: finite().nonnegative().optional(),
+  /** Weight of the nodes with |lambda| <= zeroTolerance, and below -zeroTolerance. */
+  zeroMass: finite().optional(),
+  negativeMass: finite().optional(),
+  /** On blocks with exact eigenvalues too: how far this estimate is from them. */
+  exactDistance: exactDistanceSchema.optional(),
 });
 export type SlqDensity = z.infer<typeof slqDensitySchema>;
 
@@ -38,6 +76,8 @@ export const eigenvalueSummarySchema = z.looseObject({
   density: slqDensitySchema.optional(),
   /** Matrix-vector products used (matrix-free methods). */
   matVecs: nonNegativeInt().optional(),
+  /** Lanczos: whether each Ritz value in `eigenvalues` met the residual tolerance. */
+  convergedValues: z.array(z.boolean()).optional(),
 });
 export type EigenvalueSummary = z.infer<typeof eigenvalueSummarySchema>;
 

@@ -1,9 +1,9 @@
 import type { BackendPreference } from '@bmp/backends';
 import { destroyCharts, renderChart, viewerHook } from '../chart';
 import { el, fmt } from '../dom';
-import { histogram, histogramWithLaw } from '../histogram';
 import { chooseBackend } from '../lab/backend';
 import { computeLab, type LabSettings, settingsProblem } from '../lab/compute';
+import { spectrumPlot } from '../spectrum-density';
 
 const settings: LabSettings & { backend: BackendPreference } = {
   nIn: 64,
@@ -157,7 +157,6 @@ export function labPage(root: HTMLElement): void {
       const r = await computeLab(settings);
       destroyCharts();
       const charts = el('div', { class: 'charts' });
-      const h = histogram(r.eigenvalues, 40);
       const law = r.law ? { c: r.law.c, sigma2: r.law.sigma2 } : null;
       out.replaceChildren(
         el(
@@ -220,17 +219,19 @@ export function labPage(root: HTMLElement): void {
         ),
         charts,
       );
+      // The same density curve as the spectra page (every eigenvalue, log axis past two decades).
+      const plot = spectrumPlot({ exact: r.eigenvalues, zeroTolerance: r.rankTolerance, law })!;
       renderChart(charts, {
         id: 'lab-spectrum',
         title: `spectrum of ${r.matrix}`,
-        xLabel: 'eigenvalue',
-        yLabel: 'density',
-        data: histogramWithLaw(h, law).data,
-        series: [
-          { label: `eigenvalues (n=${r.dim})`, color: '#1f77b4', kind: 'step', fill: '#1f77b433' },
-          ...(law ? [{ label: 'Marchenko-Pastur density', color: '#d62728', width: 2 }] : []),
-        ],
+        xLabel: plot.logX ? 'eigenvalue (log scale)' : 'eigenvalue',
+        yLabel: plot.yLabel,
+        logX: plot.logX,
+        data: plot.data,
+        series: plot.series,
+        bands: plot.bands,
       });
+      charts.append(el('p', { class: 'note', 'data-testid': 'lab-spectrum-note' }, plot.note));
       hook.status = 'done';
       hook.dim = r.dim;
       hook.eigenvalueCount = r.eigenvalues.length;

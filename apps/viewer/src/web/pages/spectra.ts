@@ -1,47 +1,78 @@
 import type { AnalysisReport, Spectrum } from '@bmp/runlog';
 import { destroyCharts, renderChart } from '../chart';
 import { el, fmt, hashQuery } from '../dom';
-import { histogram, histogramWithLaw } from '../histogram';
+import { histogramWithLaw } from '../histogram';
 import { loadAnalysis } from '../source';
+import { spectrumPlot } from '../spectrum-density';
 import { state } from '../state';
 import { emptyState } from './common';
 
-function spectrumChart(parent: HTMLElement, id: string, title: string, s: Spectrum): void {
-  const h =
-    s.eigenvalues.histogram ?? (s.eigenvalues.eigenvalues ? histogram(s.eigenvalues.eigenvalues, 30) : null);
-  if (!h) {
-    parent.append(el('p', { class: 'note' }, `${title}: no histogram or eigenvalues stored`));
+type Axis = 'auto' | 'linear' | 'log10';
+
+function spectrumChart(parent: HTMLElement, id: string, title: string, s: Spectrum, axis: Axis): void {
+  const ev = s.eigenvalues;
+  const exact = ev.eigenvalues && ev.eigenvalues.length === s.dimension ? ev.eigenvalues : undefined;
+  const law = s.marchenkoPastur ?? null;
+  const plot = spectrumPlot({
+    exact,
+    slq: ev.density,
+    extremes:
+      ev.method === 'lanczos' && ev.eigenvalues
+        ? { values: ev.eigenvalues, converged: ev.convergedValues as boolean[] | undefined }
+        : undefined,
+    zeroTolerance: s.condition.rankTolerance,
+    law,
+    scale: axis,
+  });
+  if (!plot) {
+    // Reports without stored eigenvalues: a histogram of the whole spectrum (count = dimension) only.
+    const h = ev.histogram && ev.count === s.dimension ? ev.histogram : null;
+    if (!h) {
+      parent.append(el('p', { class: 'note' }, `${title}: no density or eigenvalues stored`));
+      return;
+    }
+    renderChart(parent, {
+      id,
+      title,
+      xLabel: 'eigenvalue',
+      yLabel: 'density',
+      data: histogramWithLaw(h, law).data,
+      series: [
+        {
+          label: `exact, ${ev.count} eigenvalues (histogram)`,
+          color: '#1f77b4',
+          kind: 'step',
+          fill: '#1f77b433',
+        },
+        ...(law
+          ? [
+              {
+                label: `Marchenko-Pastur c=${fmt(law.c)} sigma2=${fmt(law.sigma2)}`,
+                color: '#d62728',
+                width: 2,
+              },
+            ]
+          : []),
+      ],
+    });
     return;
   }
-  const law = s.marchenkoPastur ?? null;
-  const { data } = histogramWithLaw(h, law);
   renderChart(parent, {
     id,
     title,
-    xLabel: 'eigenvalue',
-    yLabel: 'density',
-    data,
-    series: [
-      {
-        label: `eigenvalues of ${s.matrix} (n=${s.eigenvalues.count})`,
-        color: '#1f77b4',
-        kind: 'step',
-        fill: '#1f77b433',
-      },
-      ...(law
-        ? [
-            {
-              label: `Marchenko-Pastur c=${fmt(law.c)} sigma2=${fmt(law.sigma2)}`,
-              color: '#d62728',
-              width: 2,
-            },
-          ]
-        : []),
-    ],
+    xLabel: plot.logX ? 'eigenvalue (log scale)' : 'eigenvalue',
+    yLabel: plot.yLabel,
+    logX: plot.logX,
+    data: plot.data,
+    series: plot.series,
+    bands: plot.bands,
   });
+  parent
+    .querySelector(`[data-chart="${id}"]`)
+    ?.append(el('p', { class: 'note', 'data-testid': 'spectrum-note' }, plot.note));
 }
 
-function reportView(report: AnalysisReport, runName: string): HTMLElement {
+function reportView(report: AnalysisReport, runName: string, axis: Axis): HTMLElement {
   const box = el('div', {});
   const charts = el('div', { class: 'charts' });
   const condRows: HTMLElement[] = [];
@@ -53,6 +84,7 @@ function reportView(report: AnalysisReport, runName: string): HTMLElement {
         `spectrum-${bi}-${si}`,
         `${b.name}: ${s.matrix} (${b.kind}${b.batchNorm ? ' + BN' : ''})`,
         s,
+        axis,
       );
       const mp = s.marchenkoPastur;
       condRows.push(
@@ -101,8 +133,11 @@ function reportView(report: AnalysisReport, runName: string): HTMLElement {
       'p',
       { class: 'note' },
       `analysis.json of ${runName}, created ${report.createdAt}${report.backend ? ` on ${report.backend}` : ''}. ` +
-        'Histograms are densities (they integrate to 1); the red curve is the Marchenko-Pastur density of eq. 11 ' +
-        '(continuous part; for c < 1 the atom of mass 1 - c at 0 shows as a tall first bin).',
+        'Curves are spectral densities smoothed with a Gaussian kernel (width under each chart): "exact" from every ' +
+        'eigenvalue, "SLQ" estimated by stochastic Lanczos quadrature (band: mean +- 2 standard errors across ' +
+        'probes); dots at the bottom are Lanczos extreme Ritz values. Spectra spanning more than two decades use a ' +
+        'log axis (density per decade) with the mass at 0 stated apart. The red curve is the Marchenko-Pastur ' +
+        'density of eq. 11 (continuous part; its atom of mass 1 - c at 0 is in the note).',
     ),
     charts,
     el('h3', {}, 'Condition numbers C = sigma_max / sigma_min (non-zero singular values)'),
@@ -169,16 +204,38 @@ export function spectraPage(root: HTMLElement): void {
     o.selected = r === run;
     pick.append(o);
   }
-  pick.addEventListener('change', () => {
-    location.hash = `#/spectra?run=${encodeURIComponent(pick.value)}`;
-  });
+  const wantedAxis = hashQuery().get('axis');
+  const axis: Axis = wantedAxis === 'linear' || wantedAxis === 'log10' ? wantedAxis : 'auto';
+  const axisPick = el('select', { 'data-testid': 'axis' });
+  for (const [value, label] of [
+    ['auto', 'auto (log past two decades)'],
+    ['linear', 'linear'],
+    ['log10', 'log'],
+  ] as const) {
+    const o = el('option', { value }, label);
+    o.selected = value === axis;
+    axisPick.append(o);
+  }
+  const go = () => {
+    location.hash = `#/spectra?run=${encodeURIComponent(pick.value)}${axisPick.value === 'auto' ? '' : `&axis=${axisPick.value}`}`;
+  };
+  pick.addEventListener('change', go);
+  axisPick.addEventListener('change', go);
   const body = el('div', {}, 'loading analysis.json...');
-  root.append(el('div', { class: 'controls' }, el('label', {}, 'run ', pick)), body);
+  root.append(
+    el(
+      'div',
+      { class: 'controls' },
+      el('label', {}, 'run ', pick),
+      el('label', {}, ' eigenvalue axis ', axisPick),
+    ),
+    body,
+  );
   void loadAnalysis(state.source, run.name).then((r) => {
     destroyCharts();
     body.replaceChildren(
       r.ok
-        ? reportView(r.report, run.name)
+        ? reportView(r.report, run.name, axis)
         : el('p', { class: 'error', 'data-testid': 'analysis-error' }, r.error),
     );
   });
