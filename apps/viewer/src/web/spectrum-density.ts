@@ -15,6 +15,7 @@ import {
   type SmoothedDensity,
   smoothedDensity,
 } from '@bmp/spectra';
+import type { ChartSpec } from './chart';
 import type { Aligned } from './series';
 
 export interface PlotInput {
@@ -187,4 +188,18 @@ export function spectrumPlot(input: PlotInput): SpectrumPlot | null {
 
 function fmtNum(x: number): string {
   return Number.isInteger(x) ? String(x) : x.toPrecision(3);
+}
+
+/** The chart of a spectrum plot (the spectra page and the lab draw it alike). */
+export function spectrumChartSpec(id: string, title: string, plot: SpectrumPlot): ChartSpec {
+  return {
+    id,
+    title,
+    xLabel: plot.logX ? 'eigenvalue (log scale)' : 'eigenvalue',
+    yLabel: plot.yLabel,
+    logX: plot.logX,
+    data: plot.data,
+    series: plot.series,
+    bands: plot.bands,
+  };
 }

@@ -3,7 +3,7 @@ import { destroyCharts, renderChart, viewerHook } from '../chart';
 import { el, fmt } from '../dom';
 import { chooseBackend } from '../lab/backend';
 import { computeLab, type LabSettings, settingsProblem } from '../lab/compute';
-import { spectrumPlot } from '../spectrum-density';
+import { spectrumChartSpec, spectrumPlot } from '../spectrum-density';
 
 const settings: LabSettings & { backend: BackendPreference } = {
   nIn: 64,
@@ -221,16 +221,7 @@ export function labPage(root: HTMLElement): void {
       );
       // The same density curve as the spectra page (every eigenvalue, log axis past two decades).
       const plot = spectrumPlot({ exact: r.eigenvalues, zeroTolerance: r.rankTolerance, law })!;
-      renderChart(charts, {
-        id: 'lab-spectrum',
-        title: `spectrum of ${r.matrix}`,
-        xLabel: plot.logX ? 'eigenvalue (log scale)' : 'eigenvalue',
-        yLabel: plot.yLabel,
-        logX: plot.logX,
-        data: plot.data,
-        series: plot.series,
-        bands: plot.bands,
-      });
+      renderChart(charts, spectrumChartSpec('lab-spectrum', `spectrum of ${r.matrix}`, plot));
       charts.append(el('p', { class: 'note', 'data-testid': 'lab-spectrum-note' }, plot.note));
       hook.status = 'done';
       hook.dim = r.dim;

@@ -3,7 +3,7 @@ import { destroyCharts, renderChart } from '../chart';
 import { el, fmt, hashQuery } from '../dom';
 import { histogramWithLaw } from '../histogram';
 import { loadAnalysis } from '../source';
-import { spectrumPlot } from '../spectrum-density';
+import { spectrumChartSpec, spectrumPlot } from '../spectrum-density';
 import { state } from '../state';
 import { emptyState } from './common';
 
@@ -57,16 +57,7 @@ function spectrumChart(parent: HTMLElement, id: string, title: string, s: Spectr
     });
     return;
   }
-  renderChart(parent, {
-    id,
-    title,
-    xLabel: plot.logX ? 'eigenvalue (log scale)' : 'eigenvalue',
-    yLabel: plot.yLabel,
-    logX: plot.logX,
-    data: plot.data,
-    series: plot.series,
-    bands: plot.bands,
-  });
+  renderChart(parent, spectrumChartSpec(id, title, plot));
   parent
     .querySelector(`[data-chart="${id}"]`)
     ?.append(el('p', { class: 'note', 'data-testid': 'spectrum-note' }, plot.note));
