@@ -2,6 +2,7 @@
 // 127.0.0.1), then installed from it into empty projects with npm and with pnpm, as users would, on
 // Node 20 (this process's), 22 and 24 (the `node` npm package). Nothing in the checkout changes: the
 // versioning happens in a scratch copy of the workspace.
+import { spawn } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -233,9 +234,40 @@ describe.skipIf(VERDACCIO == null && !REQUIRED)('release rehearsal on a local re
     );
     // pnpm 10 runs no dependency's build script: the native kernels are the package's prebuilds
     expect(nativeRuns(join(dir, 'runs', 'tiny')).size).toBe(2);
-    // the viewer's bin serves its built page and the run just trained
-    const help = await runOk('pnpm', ['exec', 'bmp-viewer', '--help'], { cwd: dir, env });
-    expect(help.stdout).toMatch(/--log-dir/);
+    // the viewer's bin serves its built page and the runs just trained
+    const viewer = spawn(
+      join(dir, 'node_modules', '.bin', 'bmp-viewer'),
+      ['--log-dir', 'runs', '--port', '0'],
+      {
+        cwd: dir,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    try {
+      const url = await new Promise<string>((res, rej) => {
+        let out = '';
+        const t = setTimeout(
+          () => rej(new Error(`bmp-viewer printed no address within 30 s:\n${out}`)),
+          30_000,
+        );
+        const read = (c: Buffer) => {
+          out += c;
+          const m = /open (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
+          if (m) {
+            clearTimeout(t);
+            res(m[1]);
+          }
+        };
+        viewer.stdout.on('data', read);
+        viewer.stderr.on('data', read);
+      });
+      expect(await (await fetch(url)).text()).toMatch(/<html/i);
+      const runs = await (await fetch(`${url}api/runs`)).text();
+      expect(runs).toContain('tiny');
+    } finally {
+      viewer.kill('SIGTERM');
+    }
   });
 });
 
