@@ -521,7 +521,7 @@ describe('paper VGG11 (width 0.125, 16x16x3, batch 8) on wasm + native', () => {
     opt.dispose();
     model.dispose();
     tf.dispose([x, labels]);
-  });
+  }, 180_000); // 20 s alone; past 60 s while CI ran every package at once on 2 cores
 });
 
 // Last: these initialise wasm again with loaders that provide no kernels (the kernels registered above
