@@ -3,7 +3,7 @@
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { type CompareResult, compare, compareInProcesses, formatTable, resumeCompare } from '../compare';
-import { DEFAULTS, type OptimizerId, UsageError } from '../config';
+import { DEFAULTS, UsageError } from '../config';
 import { EXIT } from '../errors';
 import { createReporter, defaultMode, type Reporter } from '../progress';
 import { queuedCompareAction } from './compare-queued';
@@ -11,7 +11,7 @@ import { defaultJobs, resumedBackend } from './default-jobs';
 import { trainerCommand, viewerCommand } from './hints';
 import { interrupts, runExit } from './outcome';
 import { integer, positiveInt, positiveList, seedsOption } from './parsers';
-import { addRunOptions, explicitSettings, type Opts } from './run-options';
+import { addRunOptions, compareRequest, explicitSettings, type Opts } from './run-options';
 
 export function addCompareCommand(
   program: Command,
@@ -112,19 +112,9 @@ async function runComparison(
       ...processes,
     });
   }
-  const lrs: Partial<Record<OptimizerId, number[]>> = {};
-  if (opts.lrSgd) lrs.sgd = opts.lrSgd as number[];
-  if (opts.lrScaleAmended) lrs['scale-amended'] = opts.lrScaleAmended as number[];
+  const common = { ...compareRequest(explicit, opts), reporter, signal };
+  const { lrs } = common;
   const seeds = opts.seeds as number[] | undefined;
-  const common = {
-    settings: explicit,
-    preset: opts.preset as string | undefined,
-    lrs,
-    seeds: seeds ?? (explicit.seed !== undefined ? [explicit.seed] : undefined),
-    name: explicit.runName ?? undefined,
-    reporter,
-    signal,
-  };
   const runs = (seeds?.length ?? 1) * ((lrs.sgd?.length ?? 1) + (lrs['scale-amended']?.length ?? 1));
   const jobs = (opts.jobs as number | undefined) ?? (await defaultJobs(explicit.backend ?? 'auto', runs));
   return jobs > 1 ? compareInProcesses({ ...common, jobs, ...processes }) : compare(common);

@@ -8,7 +8,6 @@ import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { type CompareResult, formatTable } from '../compare';
 import { resumePlan, runState } from '../compare-resume';
-import type { OptimizerId } from '../config';
 import { EXIT, UsageError } from '../errors';
 import type { CompareJobResult } from '../queue/compare-job';
 import { enqueueCompare, enqueuePlan, type QueuedCompare } from '../queue/enqueue';
@@ -17,7 +16,7 @@ import { DEFAULT_PREFIX } from '../queue/job-data';
 import { checkServer, type RedisTarget, redisTarget } from '../queue/redis-url';
 import { readJson } from '../runlog';
 import { interrupts } from './outcome';
-import { explicitSettings, type Opts } from './run-options';
+import { compareRequest, explicitSettings, type Opts } from './run-options';
 
 export async function queuedCompareAction(cmd: Command, opts: Opts): Promise<void> {
   if (opts.jobs !== undefined)
@@ -48,18 +47,8 @@ export async function queuedCompareAction(cmd: Command, opts: Opts): Promise<voi
     }
   } else {
     const explicit = explicitSettings(cmd, opts);
-    const lrs: Partial<Record<OptimizerId, number[]>> = {};
-    if (opts.lrSgd) lrs.sgd = opts.lrSgd as number[];
-    if (opts.lrScaleAmended) lrs['scale-amended'] = opts.lrScaleAmended as number[];
-    const seeds = opts.seeds as number[] | undefined;
     const r = await enqueueCompare(
-      {
-        settings: explicit,
-        preset: opts.preset as string | undefined,
-        lrs,
-        seeds: seeds ?? (explicit.seed !== undefined ? [explicit.seed] : undefined),
-        name: explicit.runName ?? undefined,
-      },
+      compareRequest(explicit, opts),
       target,
       (opts.queuePrefix as string | undefined) ?? DEFAULT_PREFIX,
     );

@@ -1,5 +1,6 @@
 /** The flags of train and compare (one per setting of TrainSettings, same name in camelCase). */
 import { type Command, Option } from 'commander';
+import type { CompareOptions } from '../compare-plan';
 import {
   BACKEND_CHOICES,
   DATASETS,
@@ -7,6 +8,7 @@ import {
   INITS,
   MLP_DEFAULT_WIDTH,
   MODELS,
+  type OptimizerId,
   PRESETS,
   SCHEDULES,
   type TrainSettings,
@@ -160,4 +162,22 @@ export function explicitSettings(cmd: Command, opts: Opts): Partial<TrainSetting
   for (const key of Object.keys(DEFAULTS))
     if (opts[key] !== undefined && cmd.getOptionValueSource(key) === 'cli') out[key] = opts[key];
   return out as Partial<TrainSettings>;
+}
+
+/** What compare's flags ask for (local or queued): settings, preset, learning rates, seeds and name. */
+export function compareRequest(
+  explicit: Partial<TrainSettings>,
+  opts: Opts,
+): Required<Pick<CompareOptions, 'settings' | 'lrs'>> & Pick<CompareOptions, 'preset' | 'seeds' | 'name'> {
+  const lrs: Partial<Record<OptimizerId, number[]>> = {};
+  if (opts.lrSgd) lrs.sgd = opts.lrSgd as number[];
+  if (opts.lrScaleAmended) lrs['scale-amended'] = opts.lrScaleAmended as number[];
+  const seeds = opts.seeds as number[] | undefined;
+  return {
+    settings: explicit,
+    preset: opts.preset as string | undefined,
+    lrs,
+    seeds: seeds ?? (explicit.seed !== undefined ? [explicit.seed] : undefined),
+    name: explicit.runName ?? undefined,
+  };
 }
